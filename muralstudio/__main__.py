@@ -1,0 +1,5 @@
+"""Allow ``python -m muralstudio``."""
+
+from muralstudio.cli import main
+
+raise SystemExit(main())
