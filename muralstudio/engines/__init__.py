@@ -1,0 +1,13 @@
+"""Restoration engines. Importing this package registers the built-in engines."""
+
+from muralstudio.engines import classical as _classical  # noqa: F401  (registers engines)
+from muralstudio.engines.base import (  # noqa: F401
+    Engine,
+    InpaintRequest,
+    InpaintResult,
+    ParamSpec,
+    Progress,
+    drive,
+    engine_names,
+    get_engine,
+)

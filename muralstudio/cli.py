@@ -1,0 +1,141 @@
+"""The ``muralstudio`` command: the app by default, and sub-commands for batch work.
+
+Exit status: 0 on success, 2 on bad input (one line on stderr, no traceback), 130 when
+interrupted, 1 for an unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from muralstudio import __version__
+from muralstudio.core.errors import Cancelled, MuralStudioError
+
+COMMANDS = ("gui", "restore", "eval", "demo")
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+def _param(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got '{text}'")
+    name, value = text.split("=", 1)
+    return name.strip(), value.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from muralstudio.engines import engine_names
+
+    p = _Parser(prog="muralstudio", description="Digital restoration of damaged wall paintings.")
+    p.add_argument("--version", action="version", version=f"muralstudio {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    g = sub.add_parser("gui", help="start the application (the default)")
+    g.add_argument("file", nargs="?", type=Path, help="image to open")
+    g.add_argument("--demo", action="store_true", help="open the demo mural (made on first use)")
+
+    r = sub.add_parser("restore", help="restore images from masks with an engine")
+    r.add_argument("input", type=Path, help="image file or folder of images")
+    r.add_argument("--mask", required=True, type=Path, help="mask file or folder (white = damage)")
+    r.add_argument("--engine", default="telea", choices=engine_names(), help="restoration engine")
+    r.add_argument("--out", required=True, type=Path, help="output file or folder")
+    r.add_argument("--radius", type=int, help="engine neighbourhood radius in pixels")
+    r.add_argument("--margin", type=int, help="context margin around each damaged region")
+    r.add_argument("--strategy", choices=("crop", "whole"), help="crop around damage or whole image")
+    r.add_argument("--param", action="append", type=_param, default=[], metavar="NAME=VALUE",
+                   help="any other engine parameter (repeatable)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("eval", help="score restored images against the truth")
+    e.add_argument("--gt", required=True, type=Path, help="folder of undamaged reference images")
+    e.add_argument("--mask", required=True, type=Path, help="folder of masks (white = restored region)")
+    e.add_argument("--pred", required=True, type=Path, help="folder of restored images")
+    e.add_argument("--json", action="store_true", help="print one JSON object of the mean metrics")
+
+    d = sub.add_parser("demo", help="write the procedural demo mural with its damage masks")
+    d.add_argument("--out", required=True, type=Path, help="folder to write into")
+    d.add_argument("--width", type=int, default=2048)
+    d.add_argument("--height", type=int, default=1536)
+    d.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    """``muralstudio`` and ``muralstudio FILE`` mean ``muralstudio gui [FILE]``."""
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        return ["gui", *argv]
+    return argv
+
+
+def demo_dir() -> Path:
+    """Where ``gui --demo`` keeps the demo mural (the user's cache folder)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "muralstudio" / f"demo-{__version__}"
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "restore":
+        from muralstudio.commands.restore import run_restore
+
+        params = dict(args.param)
+        for name in ("radius", "margin", "strategy"):
+            if getattr(args, name) is not None:
+                params[name] = getattr(args, name)
+        run_restore(args.input, args.mask, args.out, args.engine, params, quiet=args.quiet)
+        return 0
+    if args.command == "eval":
+        from muralstudio.commands.evaluate import run_eval
+
+        run_eval(args.gt, args.mask, args.pred, args.json, sys.stdout)
+        return 0
+    if args.command == "demo":
+        from muralstudio.commands.demo import write_demo
+
+        if not (64 <= args.width <= 16384 and 64 <= args.height <= 16384):
+            raise MuralStudioError("The demo size must be between 64 and 16384 pixels a side.")
+        path = write_demo(args.out, args.width, args.height, args.seed)
+        print(f"Demo mural written to {path} (masks in {args.out / 'masks'}, truth in {args.out / 'gt'}).")
+        return 0
+    from muralstudio.gui.launch import launch
+
+    file = args.file
+    masks = None
+    if args.demo:
+        from muralstudio.commands.demo import write_demo
+
+        folder = demo_dir()
+        file = folder / "mural.tif"
+        if not file.exists():
+            print(f"Making the demo mural in {folder} ...", file=sys.stderr)
+            write_demo(folder)
+        masks = folder / "masks"
+    return launch(file, masks)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
+    try:
+        return _run(args)
+    except MuralStudioError as exc:
+        if isinstance(exc, Cancelled):
+            print("muralstudio: cancelled", file=sys.stderr)
+            return 130
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"muralstudio: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        print("muralstudio: error: not enough memory for this image on this machine.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\nmuralstudio: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""The command-line sub-commands; ``muralstudio.cli`` parses arguments and calls these."""

@@ -1,0 +1,236 @@
+"""The Mural document: everything a conservator works on, with an undo history."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from muralstudio.core import masks as maskops
+from muralstudio.core.brush import Brush, Rect, StrokeRasterizer, apply_coverage
+from muralstudio.core.candidate import Candidate
+from muralstudio.core.damage import DamageClass
+from muralstudio.core.errors import MaskMismatchError
+from muralstudio.core.history import CallbackStep, History, TileRecorder
+from muralstudio.core.raster import RasterImage
+
+GUIDE = "guide"
+Listener = Callable[[str, Rect | None], None]
+
+
+def mask_key(cls: DamageClass) -> str:
+    return f"mask:{cls.value}"
+
+
+class StrokeSession:
+    """A brush or eraser stroke in progress; :meth:`end` makes it one undo step."""
+
+    def __init__(self, doc: "Mural", key: str, brush: Brush, erase: bool) -> None:
+        self.doc = doc
+        self.key = key
+        self.erase = erase
+        self.threshold = brush.mark_threshold
+        self._raster = StrokeRasterizer(brush, doc.shape)
+        self._rec = TileRecorder(doc, "Erase" if erase else "Brush stroke")
+        self._open = True
+
+    def add_point(self, x: float, y: float) -> Rect | None:
+        """Extend the stroke to (x, y); returns the rectangle that may have changed."""
+        if not self._open:
+            raise RuntimeError("stroke already ended")
+        hit = self._raster.add_point(x, y)
+        if hit is None:
+            return None
+        rect, cov = hit
+        self._rec.touch(self.key, *rect)
+        apply_coverage(self.doc.layer_array(self.key), rect, cov, self.erase, self.threshold)
+        self.doc._notify(self.key, rect)
+        return rect
+
+    def end(self) -> bool:
+        """Close the stroke; True when it changed anything (and so became an undo step)."""
+        self._open = False
+        step = self._rec.finish()
+        if step is None:
+            return False
+        self.doc.history.push(step)
+        return True
+
+
+class Mural:
+    """A scan under restoration: original, damage masks, guide lines, candidates, notes.
+
+    The original is read-only. Masks are boolean (H, W) arrays, one per damage class; the
+    guide layer holds lines the fill should follow. Edits go through :meth:`edit`,
+    :meth:`begin_stroke` or the candidate methods, so each is one step of ``history``.
+    """
+
+    def __init__(self, original: RasterImage, history: History | None = None) -> None:
+        self.original = original
+        h, w = original.height, original.width
+        # np.zeros maps untouched pages lazily, so empty layers cost next to nothing.
+        self._layers: dict[str, np.ndarray] = {mask_key(c): np.zeros((h, w), bool) for c in DamageClass}
+        self._layers[GUIDE] = np.zeros((h, w), bool)
+        self.candidates: list[Candidate] = []
+        self.chosen_id: str | None = None
+        self.notes: str = ""
+        self.history = history if history is not None else History()
+        self._listeners: list[Listener] = []
+
+    # -- layers -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.original.height, self.original.width)
+
+    def layer_array(self, key: str) -> np.ndarray:
+        return self._layers[key]
+
+    def mask(self, cls: DamageClass) -> np.ndarray:
+        """The live mask of one class (edit it through :meth:`edit` to keep undo)."""
+        return self._layers[mask_key(cls)]
+
+    @property
+    def guide(self) -> np.ndarray:
+        return self._layers[GUIDE]
+
+    def union_mask(self, classes: Iterable[DamageClass] | None = None) -> np.ndarray:
+        """All pixels marked in any of ``classes`` (default: every class)."""
+        chosen = list(DamageClass) if classes is None else list(classes)
+        return maskops.union((self.mask(c) for c in chosen), self.shape)
+
+    def add_listener(self, fn: Listener) -> None:
+        """``fn(key, rect)`` after a layer changes; key "candidates" for candidate changes."""
+        self._listeners.append(fn)
+
+    def _notify(self, key: str, rect: Rect | None) -> None:
+        for fn in list(self._listeners):
+            fn(key, rect)
+
+    # -- raster edits -------------------------------------------------------------------
+    @contextmanager
+    def edit(self, label: str) -> Iterator[TileRecorder]:
+        """Group raster changes into one undo step: touch rectangles, then write them."""
+        rec = TileRecorder(self, label)
+        yield rec
+        step = rec.finish()
+        if step is not None:
+            self.history.push(step)
+            for key, rect in step.dirty.items():
+                self._notify(key, rect)
+
+    def begin_stroke(self, key: str, brush: Brush, erase: bool = False) -> StrokeSession:
+        return StrokeSession(self, key, brush, erase)
+
+    def set_layer(self, key: str, value: np.ndarray, label: str) -> None:
+        """Replace a whole layer as one step (only tiles that change are stored)."""
+        arr = self._layers[key]
+        if value.shape != arr.shape:
+            h, w = arr.shape
+            raise MaskMismatchError(
+                f"The mask is {value.shape[1]} × {value.shape[0]} but the image is {w} × {h}."
+            )
+        changed = maskops.bbox(value != arr)
+        if changed is None:
+            return
+        with self.edit(label) as rec:
+            rec.touch(key, *changed)
+            y0, x0, y1, x1 = changed
+            arr[y0:y1, x0:x1] = value[y0:y1, x0:x1]
+
+    def apply_mask_op(self, key: str, op: Callable[[np.ndarray], np.ndarray], label: str) -> None:
+        """Run a mask operation (grow, shrink, ...) on a layer as one undoable step."""
+        self.set_layer(key, op(self._layers[key]), label)
+
+    # -- candidates ---------------------------------------------------------------------
+    def candidate(self, cid: str) -> Candidate:
+        for c in self.candidates:
+            if c.id == cid:
+                return c
+        raise KeyError(cid)
+
+    def add_candidate(self, cand: Candidate) -> None:
+        """Add an engine result as one undo step."""
+
+        def do(_: object) -> None:
+            self.candidates.append(cand)
+            self._notify("candidates", None)
+
+        def undo(_: object) -> None:
+            self.candidates.remove(cand)
+            if self.chosen_id == cand.id:
+                self.chosen_id = None
+            self._notify("candidates", None)
+
+        do(self)
+        self.history.push(CallbackStep(f"Add {cand.name}", do, undo, cand.nbytes))
+
+    def remove_candidate(self, cid: str) -> None:
+        cand = self.candidate(cid)
+        index = self.candidates.index(cand)
+        was_chosen = self.chosen_id == cid
+
+        def do(_: object) -> None:
+            self.candidates.remove(cand)
+            if was_chosen:
+                self.chosen_id = None
+            self._notify("candidates", None)
+
+        def undo(_: object) -> None:
+            self.candidates.insert(index, cand)
+            if was_chosen:
+                self.chosen_id = cid
+            self._notify("candidates", None)
+
+        do(self)
+        self.history.push(CallbackStep(f"Remove {cand.name}", do, undo, cand.nbytes))
+
+    def choose(self, cid: str | None) -> None:
+        """Make a candidate (or None: the original) the chosen result, as one step."""
+        if cid is not None:
+            self.candidate(cid)  # KeyError for unknown ids
+        before, after = self.chosen_id, cid
+        if before == after:
+            return
+
+        def setter(value: str | None) -> Callable[[object], None]:
+            def apply(_: object) -> None:
+                self.chosen_id = value
+                self._notify("candidates", None)
+
+            return apply
+
+        setter(after)(self)
+        self.history.push(CallbackStep("Choose result", setter(after), setter(before)))
+
+    @property
+    def chosen(self) -> Candidate | None:
+        return None if self.chosen_id is None else self.candidate(self.chosen_id)
+
+    def composite(self) -> np.ndarray:
+        """The original with the chosen candidate applied (a new array)."""
+        cand = self.chosen
+        base = self.original.pixels
+        return base.copy() if cand is None else cand.render(base)
+
+    # -- history ------------------------------------------------------------------------
+    def undo(self) -> bool:
+        step = self.history.undo(self)
+        self._after_history(step)
+        return step is not None
+
+    def redo(self) -> bool:
+        step = self.history.redo(self)
+        self._after_history(step)
+        return step is not None
+
+    def jump_to(self, position: int) -> None:
+        """Undo or redo until ``position`` steps of the history are applied."""
+        for step in self.history.jump_to(position, self):
+            self._after_history(step)
+
+    def _after_history(self, step: object) -> None:
+        dirty = getattr(step, "dirty", None)
+        if dirty:
+            for key, rect in dirty.items():
+                self._notify(key, rect)

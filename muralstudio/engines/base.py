@@ -1,0 +1,185 @@
+"""The engine protocol: restoration engines are generators that yield progress.
+
+``result = yield from engine.run(request)`` runs an engine inside another generator; the
+GUI drives it on a worker thread and cancels by closing the generator, the CLI drives the
+same generator with a progress bar (:func:`drive`).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generator
+
+import numpy as np
+
+from muralstudio.core.candidate import Candidate, Patch, Provenance
+from muralstudio.core.errors import Cancelled, EngineError, MaskMismatchError
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a job is: ``fraction`` 0..1, a message, and optionally a preview image."""
+
+    fraction: float
+    message: str = ""
+    preview: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One engine parameter, described well enough for a form or a CLI option."""
+
+    name: str
+    label: str
+    kind: str  # "int", "float", "choice" or "bool"
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    def coerce(self, value: Any) -> Any:
+        """``value`` converted to this parameter's type and checked against its range."""
+        try:
+            if self.kind == "int":
+                v: Any = int(value)
+            elif self.kind == "float":
+                v = float(value)
+            elif self.kind == "bool":
+                v = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+            else:
+                v = str(value)
+        except (TypeError, ValueError):
+            raise EngineError(f"{self.label} must be a{'n integer' if self.kind == 'int' else ' number'}, not '{value}'.") from None
+        if self.kind == "choice" and v not in self.choices:
+            raise EngineError(f"{self.label} must be one of {', '.join(self.choices)}, not '{v}'.")
+        if self.minimum is not None and v < self.minimum or self.maximum is not None and v > self.maximum:
+            raise EngineError(f"{self.label} must be between {self.minimum} and {self.maximum}, not {v}.")
+        return v
+
+
+@dataclass
+class InpaintRequest:
+    """What to restore: pixels (H, W, C) uint8/uint16, a boolean mask, optional guide lines."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    params: dict[str, Any] = field(default_factory=dict)
+    guide: np.ndarray | None = None
+    seed: int | None = None
+
+    def validate(self) -> None:
+        """Raise a typed error when the request cannot be run."""
+        img = self.image
+        if img.ndim != 3 or img.shape[2] not in (1, 3) or img.dtype not in (np.uint8, np.uint16):
+            raise EngineError("Engines restore 8- or 16-bit grey or RGB images.")
+        if self.mask.shape != img.shape[:2]:
+            raise MaskMismatchError(
+                f"The mask is {self.mask.shape[1]} × {self.mask.shape[0]} but the image is "
+                f"{img.shape[1]} × {img.shape[0]}."
+            )
+        if not self.mask.any():
+            raise EngineError("The mask is empty: there is nothing to restore.")
+
+
+@dataclass
+class InpaintResult:
+    """What an engine made: patches of new pixels and how they were made."""
+
+    engine: str
+    patches: list[Patch]
+    params: dict[str, Any]
+    seed: int | None = None
+    weights_sha256: str | None = None
+    elapsed_s: float = 0.0
+
+    def provenance(self, classes: tuple[str, ...] = ()) -> Provenance:
+        return Provenance(
+            engine=self.engine,
+            params=dict(self.params),
+            seed=self.seed,
+            weights_sha256=self.weights_sha256,
+            elapsed_s=round(self.elapsed_s, 3),
+            classes=classes,
+        )
+
+    def to_candidate(self, classes: tuple[str, ...] = ()) -> Candidate:
+        return Candidate(self.provenance(classes), self.patches)
+
+
+EngineRun = Generator[Progress, None, InpaintResult]
+
+
+class Engine(ABC):
+    """A restoration engine. Subclasses set the class attributes and implement :meth:`run`."""
+
+    name: str = ""
+    label: str = ""
+    description: str = ""
+    params: tuple[ParamSpec, ...] = ()
+
+    def resolve_params(self, given: dict[str, Any]) -> dict[str, Any]:
+        """All parameters with defaults filled in and values checked; unknown names refused."""
+        specs = {p.name: p for p in self.params}
+        unknown = set(given) - set(specs)
+        if unknown:
+            raise EngineError(
+                f"Engine '{self.name}' has no parameter {', '.join(sorted(unknown))}; "
+                f"it takes {', '.join(specs) or 'none'}."
+            )
+        return {name: spec.coerce(given.get(name, spec.default)) for name, spec in specs.items()}
+
+    @abstractmethod
+    def run(self, request: InpaintRequest) -> EngineRun:
+        """Yield :class:`Progress` while working and return an :class:`InpaintResult`."""
+
+
+_REGISTRY: dict[str, Engine] = {}
+
+
+def register(engine: Engine) -> Engine:
+    """Make an engine available by name to the CLI and the GUI."""
+    _REGISTRY[engine.name] = engine
+    return engine
+
+
+def get_engine(name: str) -> Engine:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise EngineError(f"Unknown engine '{name}'; available: {', '.join(sorted(_REGISTRY))}.") from None
+
+
+def engine_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def drive(
+    run: Generator[Progress, None, Any],
+    on_progress: Callable[[Progress], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Any:
+    """Run an engine generator to its end; close it and raise Cancelled when asked to stop."""
+    try:
+        while True:
+            progress = next(run)
+            if on_progress is not None:
+                on_progress(progress)
+            if should_cancel is not None and should_cancel():
+                run.close()
+                raise Cancelled("The job was cancelled.")
+    except StopIteration as stop:
+        return stop.value
+
+
+class Stopwatch:
+    """Wall-clock seconds since creation, for provenance."""
+
+    def __init__(self) -> None:
+        self._t0 = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0

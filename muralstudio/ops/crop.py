@@ -1,0 +1,121 @@
+"""Crop-around-damage planning shared by all engines.
+
+Each damaged region is taken with a margin of context; boxes that overlap are merged until
+none do, so each pixel is restored once and every engine sees enough surroundings. Boxes
+larger than an engine's working size are split into overlapping tiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from muralstudio.core import masks as maskops
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle of the image, rows y0:y1 and columns x0:x1 (end exclusive)."""
+
+    y0: int
+    x0: int
+    y1: int
+    x1: int
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def area(self) -> int:
+        return self.height * self.width
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    def expand(self, margin: int, shape: tuple[int, ...]) -> "Box":
+        return Box(
+            max(0, self.y0 - margin),
+            max(0, self.x0 - margin),
+            min(shape[0], self.y1 + margin),
+            min(shape[1], self.x1 + margin),
+        )
+
+
+def _overlapping_pairs(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j) of boxes that overlap, found by a sweep over sorted rows."""
+    order = np.argsort(arr[:, 0], kind="stable")
+    s = arr[order]
+    firsts: list[np.ndarray] = []
+    seconds: list[np.ndarray] = []
+    ends = np.searchsorted(s[:, 0], s[:, 2], side="left")  # boxes starting above my bottom
+    for i in range(len(s)):
+        cand = np.arange(i + 1, ends[i])
+        if cand.size == 0:
+            continue
+        o = cand[(s[cand, 1] < s[i, 3]) & (s[i, 1] < s[cand, 3])]
+        if o.size:
+            firsts.append(np.full(o.size, order[i]))
+            seconds.append(order[o])
+    if not firsts:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(firsts), np.concatenate(seconds)
+
+
+def merge_overlapping(boxes: list[Box]) -> list[Box]:
+    """Replace every group of overlapping boxes by its bounding box, until none overlap."""
+    if not boxes:
+        return []
+    arr = np.array([(b.y0, b.x0, b.y1, b.x1) for b in boxes], dtype=np.int64)
+    while len(arr) > 1:
+        n = len(arr)
+        rows, cols = _overlapping_pairs(arr)
+        if rows.size == 0:
+            break
+        graph = coo_matrix((np.ones(rows.size, np.int8), (rows, cols)), shape=(n, n))
+        count, labels = connected_components(graph, directed=False)
+        lo = np.full((count, 2), np.iinfo(np.int64).max)
+        hi = np.full((count, 2), np.iinfo(np.int64).min)
+        np.minimum.at(lo, labels, arr[:, :2])
+        np.maximum.at(hi, labels, arr[:, 2:])
+        arr = np.concatenate([lo, hi], axis=1)
+    order = np.lexsort((arr[:, 1], arr[:, 0]))
+    return [Box(*map(int, arr[i])) for i in order]
+
+
+def plan_crops(mask: np.ndarray, margin: int, min_area: int = 1) -> list[Box]:
+    """Boxes covering every damaged region with ``margin`` pixels of context, merged."""
+    boxes = [
+        Box(r.y0, r.x0, r.y1, r.x1).expand(margin, mask.shape)
+        for r in maskops.regions(mask, min_area=min_area)
+    ]
+    return merge_overlapping(boxes)
+
+
+def _starts(length: int, size: int, overlap: int) -> list[int]:
+    if length <= size:
+        return [0]
+    step = max(1, size - overlap)
+    n = int(np.ceil((length - size) / step)) + 1
+    return [round(i * (length - size) / (n - 1)) for i in range(n)]
+
+
+def tile_box(box: Box, size: int, overlap: int) -> list[Box]:
+    """Split ``box`` into tiles of at most ``size`` that overlap by at least ``overlap``."""
+    if overlap >= size:
+        raise ValueError("tile overlap must be smaller than the tile size")
+    tiles = []
+    for dy in _starts(box.height, size, overlap):
+        for dx in _starts(box.width, size, overlap):
+            tiles.append(
+                Box(box.y0 + dy, box.x0 + dx, box.y0 + min(box.height, dy + size), box.x0 + min(box.width, dx + size))
+            )
+    return tiles
