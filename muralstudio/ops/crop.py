@@ -1,8 +1,12 @@
 """Crop-around-damage planning shared by all engines.
 
-Each damaged region is taken with a margin of context; boxes that overlap are merged until
-none do, so each pixel is restored once and every engine sees enough surroundings. Boxes
-larger than an engine's working size are split into overlapping tiles.
+Each damaged region is taken with a margin of context and boxes that overlap are merged
+until none do. A merged box that grew large while holding little damage (long cracks whose
+boxes chain across the wall) is split along a grid: each cell owns the damaged pixels inside
+it and gets its own context box, so work follows the damage, not its bounding box. Every
+damaged pixel is owned by exactly one crop, and every crop sees all unknown pixels of its
+box as unknown, so results do not depend on how the wall was split. Boxes larger than an
+engine's working size can further be tiled with overlap (:func:`tile_box`).
 """
 
 from __future__ import annotations
@@ -91,13 +95,51 @@ def merge_overlapping(boxes: list[Box]) -> list[Box]:
     return [Box(*map(int, arr[i])) for i in order]
 
 
-def plan_crops(mask: np.ndarray, margin: int, min_area: int = 1) -> list[Box]:
+@dataclass(frozen=True)
+class Crop:
+    """Restore inside ``box``; paste back only the damaged pixels inside ``core``."""
+
+    box: Box
+    core: Box
+
+    @property
+    def paste(self) -> Box:
+        """The part of the box whose damaged pixels this crop owns."""
+        b, c = self.box, self.core
+        return Box(max(b.y0, c.y0), max(b.x0, c.x0), min(b.y1, c.y1), min(b.x1, c.x1))
+
+
+def region_boxes(mask: np.ndarray, margin: int, min_area: int = 1) -> list[Box]:
     """Boxes covering every damaged region with ``margin`` pixels of context, merged."""
     boxes = [
         Box(r.y0, r.x0, r.y1, r.x1).expand(margin, mask.shape)
         for r in maskops.regions(mask, min_area=min_area)
     ]
     return merge_overlapping(boxes)
+
+
+def plan_crops(mask: np.ndarray, margin: int, cell: int = 512, dense: float = 0.25) -> list[Crop]:
+    """Crops that together own every damaged pixel once, each with ``margin`` of context.
+
+    Merged boxes up to two cells in area, or with at least ``dense`` of their pixels damaged,
+    are kept whole; larger sparse ones are split along a grid of ``cell`` pixels.
+    """
+    crops: list[Crop] = []
+    for box in region_boxes(mask, margin):
+        sub = mask[box.slices]
+        if box.area <= 2 * cell * cell or sub.mean() >= dense:
+            crops.append(Crop(box, box))
+            continue
+        for cy in range(box.y0 // cell * cell, box.y1, cell):
+            for cx in range(box.x0 // cell * cell, box.x1, cell):
+                core = Box(max(cy, box.y0), max(cx, box.x0), min(cy + cell, box.y1), min(cx + cell, box.x1))
+                found = maskops.bbox(mask[core.slices])
+                if found is None:
+                    continue
+                y0, x0, y1, x1 = found
+                inner = Box(core.y0 + y0, core.x0 + x0, core.y0 + y1, core.x0 + x1)
+                crops.append(Crop(inner.expand(margin, mask.shape), core))
+    return crops
 
 
 def _starts(length: int, size: int, overlap: int) -> list[int]:

@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-from muralstudio.ops.crop import Box, merge_overlapping, plan_crops, tile_box
+from muralstudio.ops.crop import Box, merge_overlapping, plan_crops, region_boxes, tile_box
 
 
 def test_plan_crops_covers_every_region_with_margin():
     m = np.zeros((300, 400), bool)
     m[10:20, 10:20] = True
     m[200:210, 300:350] = True
-    boxes = plan_crops(m, margin=8)
+    boxes = region_boxes(m, margin=8)
     assert boxes == [Box(2, 2, 28, 28), Box(192, 292, 218, 358)]
     covered = np.zeros_like(m)
     for b in boxes:
@@ -21,7 +21,7 @@ def test_margin_is_clipped_and_overlapping_boxes_merge():
     m[0:3, 0:3] = True
     m[10:12, 10:12] = True  # within 2×margin of the first region → merged
     m[90:95, 90:95] = True
-    boxes = plan_crops(m, margin=5)
+    boxes = region_boxes(m, margin=5)
     assert boxes == [Box(0, 0, 17, 17), Box(85, 85, 100, 100)]
 
 
@@ -52,3 +52,41 @@ def test_tile_box_covers_with_overlap():
     assert tile_box(Box(0, 0, 100, 100), 256, 32) == [Box(0, 0, 100, 100)]
     with pytest.raises(ValueError):
         tile_box(box, 32, 32)
+
+
+def long_cracks(shape, n, seed=0):
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    m = np.zeros(shape, np.uint8)
+    for _ in range(n):
+        angle = np.cumsum(rng.normal(0, 0.2, 300)) + rng.random() * 2 * np.pi
+        steps = 5 * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+        pts = np.cumsum(steps, axis=0) + rng.integers(0, min(shape), 2)
+        cv2.polylines(m, [pts.astype(np.int32)], False, 1, 2)
+    return m > 0
+
+
+def test_plan_crops_owns_every_damaged_pixel_exactly_once():
+    m = long_cracks((2000, 2400), 12)
+    crops = plan_crops(m, margin=16, cell=256)
+    owned = np.zeros(m.shape, np.int32)
+    for c in crops:
+        p = c.paste
+        owned[p.slices] += m[p.slices]
+        b = c.box  # the box gives the margin around everything it owns
+        ys, xs = np.nonzero(m[p.slices])
+        if ys.size:
+            assert b.y0 <= max(0, p.y0 + ys.min() - 16) and b.y1 >= min(m.shape[0], p.y0 + ys.max() + 17)
+            assert b.x0 <= max(0, p.x0 + xs.min() - 16) and b.x1 >= min(m.shape[1], p.x0 + xs.max() + 17)
+    assert np.array_equal(owned, m.astype(np.int32))
+
+
+def test_sparse_long_cracks_are_split_so_crops_cover_less_than_their_bounding_box():
+    m = long_cracks((3000, 3000), 6, seed=2)
+    crops = plan_crops(m, margin=16, cell=256)
+    merged = region_boxes(m, 16)
+    assert sum(c.box.area for c in crops) < 0.7 * sum(b.area for b in merged)
+    dense = np.zeros((600, 600), bool)
+    dense[100:400, 100:400] = True  # compact damage stays one crop
+    assert [c.box for c in plan_crops(dense, 16, cell=128)] == [Box(84, 84, 416, 416)]
