@@ -10,7 +10,7 @@ import numpy as np
 from muralstudio.core.damage import FILL_CLASSES
 from muralstudio.core.errors import ImageWriteError
 from muralstudio.core.raster import RasterImage, Resolution
-from muralstudio.demo.mural import make_demo_mural
+from muralstudio.demo import make_demo_mural
 from muralstudio.io.atomic import atomic_write_bytes
 from muralstudio.io.icc import srgb_profile
 from muralstudio.io.images import write_image

@@ -53,7 +53,8 @@ def plan_restore(input_: Path, mask: Path, output: Path) -> list[Job]:
     """One job per input image: its mask and where its result goes.
 
     INPUT, MASK and OUTPUT may each be a file or a directory: directories pair images and
-    masks by file stem, outputs keep the input's file name. An output may never be the
+    masks by file stem, outputs keep the input's file name; an output without an extension
+    is a folder. An output may never be the
     input itself, since the original scan is never altered.
     """
     _exists(input_, "input")
@@ -67,7 +68,7 @@ def plan_restore(input_: Path, mask: Path, output: Path) -> list[Job]:
         out_dir = output
     else:
         images = [input_]
-        out_dir = output if output.is_dir() or str(output).endswith(("/", "\\")) else None
+        out_dir = output if output.is_dir() or output.suffix == "" else None
     masks = _by_stem(mask) if mask.is_dir() else None
     jobs: list[Job] = []
     missing: list[str] = []

@@ -185,7 +185,7 @@ def test_demo_writes_a_restorable_set(tmp_path, capsys):
     assert scan.pixels.dtype == np.uint16 and scan.pixels.shape == (192, 256, 3) and scan.icc_profile
     for cls in ("crack", "flaking", "loss", "stain", "fading"):
         assert read_mask(tmp_path / "masks" / f"{cls}.png", (192, 256)).any()
-    code, _, err = run(capsys, "restore", tmp_path / "mural.tif", "--mask", tmp_path / "mask", "--out", tmp_path / "pred/", "-q")
+    code, _, err = run(capsys, "restore", tmp_path / "mural.tif", "--mask", tmp_path / "mask", "--out", tmp_path / "pred", "-q")
     assert code == 0, err
     code, out, _ = run(capsys, "eval", "--gt", tmp_path / "gt", "--mask", tmp_path / "mask", "--pred", tmp_path / "pred", "--json")
     assert code == 0 and json.loads(out)["images"] == 1
