@@ -8,11 +8,16 @@ Two damage layouts, each about 3 % of the wall covered by cracks:
 - spread: cracks all over the wall, reported so the limits of the strategy are visible.
 Prints times, the ratio (whole / crop) and checks that the results differ only inside the
 mask. Exit status 1 when a known pixel changed.
+
+What to expect: OpenCV's cost is about 3 µs per damaged pixel plus 0.02 µs per image pixel,
+so at 3 % damage the damaged pixels dominate and cropping alone saves only the area term;
+most of the gain comes from restoring crops on several cores at once (WORKERS threads).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -23,6 +28,7 @@ import numpy as np
 from muralstudio.core.candidate import apply_patches
 from muralstudio.demo.mural import make_clean_mural
 from muralstudio.engines import InpaintRequest, drive, get_engine
+from muralstudio.engines.classical import WORKERS
 
 FLAGS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 
@@ -88,7 +94,8 @@ def main() -> int:
         print(f"{layout:<8}{mask.mean():>8.1%}{len(result.patches):>7}{area:>11.0%}{t_whole:>9.2f}{t_crop:>8.2f}"
               f"{ratios[layout]:>6.1f}×{diff:>16}{'same' if known_same else 'CHANGED':>10}")
     verdict = "met" if ratios["sparse"] >= 3.0 else "NOT met"
-    print(f"target: crop ≥ 3× faster than whole-image on sparse damage: {verdict} ({ratios['sparse']:.1f}×)")
+    print(f"target: crop ≥ 3× faster than whole-image on sparse damage: {verdict} ({ratios['sparse']:.1f}×, "
+          f"{WORKERS} worker threads on {os.cpu_count()} cores)")
     return 0 if ok else 1
 
 

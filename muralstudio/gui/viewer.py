@@ -35,6 +35,7 @@ from muralstudio.io.images import read_image
 from muralstudio.io.masks import read_mask
 
 DISPLAY_SIDE = 4096  # the preview shows at most this many pixels on the long side
+OVERLAY_ALPHA = 120  # of 255: damage stays visible through its overlay
 
 
 class ZoomView(QGraphicsView):
@@ -99,7 +100,7 @@ class ViewerWindow(QMainWindow):
             box = QCheckBox(style.label)
             box.setChecked(True)
             box.setToolTip(style.description)
-            box.setIcon(qta.icon("mdi6.square", color=f"rgb{style.color}"))
+            box.setIcon(qta.icon("mdi6.square", color="#%02x%02x%02x" % style.color))
             box.toggled.connect(lambda on, c=cls: self._set_visible(c, on))
             layout.addWidget(box)
             self.checks[cls] = box
@@ -130,7 +131,7 @@ class ViewerWindow(QMainWindow):
         self.base_item = self.scene.addPixmap(QPixmap.fromImage(qimage_rgb(rgb)))
         for cls, mask in masks.items():
             small = cv2.resize(mask.astype(np.uint8), (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_AREA) > 0
-            item = self.scene.addPixmap(QPixmap.fromImage(qimage_overlay(small, STYLES[cls].color, 150)))
+            item = self.scene.addPixmap(QPixmap.fromImage(qimage_overlay(small, STYLES[cls].color, OVERLAY_ALPHA)))
             item.setVisible(self.checks[cls].isChecked())
             self.overlays[cls] = item
         self.setWindowTitle(f"Mural Studio — {path.name}")
