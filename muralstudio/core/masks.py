@@ -8,7 +8,7 @@ Distances are Euclidean (round growth, not square).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 from scipy import ndimage
@@ -66,17 +66,21 @@ def _within(features: np.ndarray, radius: float) -> np.ndarray:
     return out
 
 
+def _in_box(mask: np.ndarray, reach: int, op: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``op`` applied to the mask's bounding box grown by ``reach``; False elsewhere."""
+    out = np.zeros(mask.shape, dtype=bool)
+    box = bbox(mask)
+    if box is not None:
+        y0, x0, y1, x1 = _expand(box, reach, mask.shape)
+        out[y0:y1, x0:x1] = op(mask[y0:y1, x0:x1])
+    return out
+
+
 def grow(mask: np.ndarray, radius: float) -> np.ndarray:
     """Dilate by a disk of ``radius`` pixels."""
     if radius <= 0:
         return mask.copy()
-    out = np.zeros_like(mask, dtype=bool)
-    box = bbox(mask)
-    if box is None:
-        return out
-    y0, x0, y1, x1 = _expand(box, int(np.ceil(radius)) + 1, mask.shape)
-    out[y0:y1, x0:x1] = _within(mask[y0:y1, x0:x1], radius)
-    return out
+    return _in_box(mask, int(np.ceil(radius)) + 1, lambda crop: _within(crop, radius))
 
 
 def shrink(mask: np.ndarray, radius: float) -> np.ndarray:
@@ -95,10 +99,9 @@ def shrink(mask: np.ndarray, radius: float) -> np.ndarray:
     m = int(np.ceil(radius)) + 1
     y0, x0, y1, x1 = _expand(box, 1, mask.shape)
     crop = mask[y0:y1, x0:x1]
-    pad = ((m if y0 == 0 else 0, m if y1 == h else 0), (m if x0 == 0 else 0, m if x1 == w else 0))
-    padded = np.pad(crop, pad, constant_values=True)
-    eroded = ~_within(~padded, radius)
-    out[y0:y1, x0:x1] = eroded[pad[0][0] : pad[0][0] + crop.shape[0], pad[1][0] : pad[1][0] + crop.shape[1]]
+    (top, bottom), (left, right) = pad = ((m * (y0 == 0), m * (y1 == h)), (m * (x0 == 0), m * (x1 == w)))
+    eroded = ~_within(~np.pad(crop, pad, constant_values=True), radius)
+    out[y0:y1, x0:x1] = eroded[top : top + crop.shape[0], left : left + crop.shape[1]]
     return out
 
 
@@ -106,14 +109,8 @@ def smooth(mask: np.ndarray, radius: float) -> np.ndarray:
     """Round off jagged outlines: Gaussian blur of the mask, thresholded at one half."""
     if radius <= 0:
         return mask.copy()
-    out = np.zeros_like(mask, dtype=bool)
-    box = bbox(mask)
-    if box is None:
-        return out
-    y0, x0, y1, x1 = _expand(box, int(np.ceil(3 * radius)) + 1, mask.shape)
-    blurred = ndimage.gaussian_filter(mask[y0:y1, x0:x1].astype(np.float32), radius / 2.0)
-    out[y0:y1, x0:x1] = blurred >= 0.5
-    return out
+    blur = lambda crop: ndimage.gaussian_filter(crop.astype(np.float32), radius / 2.0) >= 0.5  # noqa: E731
+    return _in_box(mask, int(np.ceil(3 * radius)) + 1, blur)
 
 
 def feather(mask: np.ndarray, radius: float) -> np.ndarray:

@@ -75,29 +75,11 @@ def test_target_is_a_directory(tmp_path):
     assert _leftovers(tmp_path) == []
 
 
-def _lock(folder):
-    """Make ``folder`` read-only, or skip when that does not stop us (root, odd file systems)."""
-    folder.chmod(0o555)
-    probe = folder / "probe"
-    try:
-        probe.touch()
-    except PermissionError:
-        return
-    probe.unlink()
-    folder.chmod(0o755)
-    pytest.skip("read-only folders are writable here (running as root?)")
-
-
-def test_read_only_directory(tmp_path):
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    _lock(folder)
-    try:
-        with pytest.raises(ImageWriteError, match="permission denied"):
-            atomic_write_bytes(folder / "scan.png", b"x")
-        assert list(folder.iterdir()) == []
-    finally:
-        folder.chmod(0o755)
+def test_read_only_directory(read_only_folder):
+    folder = read_only_folder
+    with pytest.raises(ImageWriteError, match="permission denied"):
+        atomic_write_bytes(folder / "scan.png", b"x")
+    assert list(folder.iterdir()) == []
 
 
 @pytest.mark.parametrize(
