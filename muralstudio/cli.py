@@ -41,8 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     g = sub.add_parser("gui", help="start the application (the default)")
-    g.add_argument("file", nargs="?", type=Path, help="image to open")
-    g.add_argument("--demo", action="store_true", help="open the demo mural (made on first use)")
+    g.add_argument("file", nargs="?", type=Path, help="scan or .mural project to open")
 
     r = sub.add_parser("restore", help="restore images from masks with an engine")
     r.add_argument("input", type=Path, help="image file or folder of images")
@@ -62,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--pred", required=True, type=Path, help="folder of restored images")
     e.add_argument("--json", action="store_true", help="print one JSON object of the mean metrics")
 
-    d = sub.add_parser("demo", help="write the procedural demo mural with its damage masks")
-    d.add_argument("--out", required=True, type=Path, help="folder to write into")
+    d = sub.add_parser("demo", help="open the app on the demo mural, or write it with --out")
+    d.add_argument("--out", type=Path, help="write the demo mural, masks and truth into this folder instead")
     d.add_argument("--width", type=int, default=2048)
     d.add_argument("--height", type=int, default=1536)
     d.add_argument("--seed", type=int, default=0)
@@ -78,7 +77,7 @@ def _normalise(argv: list[str]) -> list[str]:
 
 
 def demo_dir() -> Path:
-    """Where ``gui --demo`` keeps the demo mural (the user's cache folder)."""
+    """Where ``muralstudio demo`` keeps the demo mural (the user's cache folder)."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "muralstudio" / f"demo-{__version__}"
 
@@ -98,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
 
         run_eval(args.gt, args.mask, args.pred, args.json, sys.stdout)
         return 0
-    if args.command == "demo":
+    if args.command == "demo" and args.out is not None:
         from muralstudio.commands.demo import write_demo
 
         if not (64 <= args.width <= 16384 and 64 <= args.height <= 16384):
@@ -108,18 +107,15 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     from muralstudio.gui.launch import launch
 
-    file = args.file
-    masks = None
-    if args.demo:
+    if args.command == "demo":
         from muralstudio.commands.demo import write_demo
 
         folder = demo_dir()
-        file = folder / "mural.tif"
-        if not file.exists():
+        if not (folder / "mural.tif").exists():
             print(f"Making the demo mural in {folder} ...", file=sys.stderr)
             write_demo(folder)
-        masks = folder / "masks"
-    return launch(file, masks)
+        return launch(folder / "mural.tif", folder / "masks")
+    return launch(args.file)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

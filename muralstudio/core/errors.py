@@ -37,3 +37,7 @@ class EngineError(MuralStudioError):
 
 class Cancelled(MuralStudioError):
     """The user cancelled a running job."""
+
+
+class ProjectError(MuralStudioError):
+    """A project file could not be opened or saved (damaged, newer format, original missing)."""

@@ -1,0 +1,213 @@
+"""Restore panel: engine, parameters, damage classes, Run/Cancel, progress, candidates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import qtawesome as qta
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from muralstudio.core.damage import FILL_CLASSES, STYLES, DamageClass
+from muralstudio.core.document import Mural
+from muralstudio.engines import engine_names, get_engine
+from muralstudio.engines.base import ParamSpec
+
+
+def _format_left(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    s = int(round(seconds))
+    return f", about {s} s left" if s < 90 else f", about {s // 60} min left"
+
+
+class RestorePanel(QWidget):
+    runRequested = Signal(str, dict, list)  # engine, params, damage class names
+    cancelRequested = Signal()
+    candidateSelected = Signal(object)  # candidate id or None (original)
+    chooseRequested = Signal(str)
+    deleteRequested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.engine = QComboBox()
+        for name in engine_names():
+            self.engine.addItem(get_engine(name).label, name)
+        self.engine.currentIndexChanged.connect(self._rebuild_params)
+        layout.addWidget(self.engine)
+        self.description = QLabel(wordWrap=True)
+        layout.addWidget(self.description)
+        self.params_box = QGroupBox("Parameters")
+        self.params_form = QFormLayout(self.params_box)
+        layout.addWidget(self.params_box)
+        classes = QGroupBox("Restore these damage classes")
+        cl = QVBoxLayout(classes)
+        self.class_checks: dict[DamageClass, QCheckBox] = {}
+        for cls in DamageClass:
+            box = QCheckBox(STYLES[cls].label)
+            box.setChecked(cls in FILL_CLASSES)
+            cl.addWidget(box)
+            self.class_checks[cls] = box
+        layout.addWidget(classes)
+        row = QHBoxLayout()
+        self.run_button = QPushButton(qta.icon("mdi6.play"), "Run")
+        self.run_button.setToolTip("Restore the checked damage classes (Ctrl+R)")
+        self.run_button.clicked.connect(self._request_run)
+        self.cancel_button = QPushButton(qta.icon("mdi6.stop"), "Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        row.addWidget(self.run_button)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.status = QLabel("Ready", wordWrap=True)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        cands = QGroupBox("Candidates")
+        cv = QVBoxLayout(cands)
+        self.candidates = QListWidget()
+        self.candidates.setToolTip("Click to show a candidate on the canvas; ★ marks the chosen result")
+        self.candidates.currentItemChanged.connect(self._on_current)
+        cv.addWidget(self.candidates)
+        crow = QHBoxLayout()
+        self.choose_button = QPushButton(qta.icon("mdi6.star"), "Use as result")
+        self.choose_button.clicked.connect(lambda: self._emit_current(self.chooseRequested))
+        self.delete_button = QPushButton(qta.icon("mdi6.delete"), "Delete")
+        self.delete_button.clicked.connect(lambda: self._emit_current(self.deleteRequested))
+        crow.addWidget(self.choose_button)
+        crow.addWidget(self.delete_button)
+        cv.addLayout(crow)
+        layout.addWidget(cands, 1)
+        self._param_widgets: dict[str, QWidget] = {}
+        self._rebuild_params()
+
+    # -- parameters ---------------------------------------------------------------------
+    def engine_name(self) -> str:
+        return str(self.engine.currentData())
+
+    def _rebuild_params(self) -> None:
+        while self.params_form.rowCount():
+            self.params_form.removeRow(0)
+        self._param_widgets.clear()
+        engine = get_engine(self.engine_name())
+        self.description.setText(engine.description)
+        for spec in engine.params:
+            widget = self._widget_for(spec)
+            widget.setToolTip(spec.help)
+            self.params_form.addRow(spec.label, widget)
+            self._param_widgets[spec.name] = widget
+
+    @staticmethod
+    def _widget_for(spec: ParamSpec) -> QWidget:
+        if spec.kind == "int":
+            w: Any = QSpinBox()
+            w.setRange(int(spec.minimum if spec.minimum is not None else -10**9), int(spec.maximum if spec.maximum is not None else 10**9))
+            w.setValue(int(spec.default))
+        elif spec.kind == "float":
+            w = QDoubleSpinBox()
+            w.setDecimals(3)
+            w.setRange(spec.minimum if spec.minimum is not None else -1e9, spec.maximum if spec.maximum is not None else 1e9)
+            w.setValue(float(spec.default))
+        elif spec.kind == "bool":
+            w = QCheckBox()
+            w.setChecked(bool(spec.default))
+        else:
+            w = QComboBox()
+            w.addItems(list(spec.choices))
+            w.setCurrentText(str(spec.default))
+        return w
+
+    def params(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, w in self._param_widgets.items():
+            if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+                values[name] = w.value()
+            elif isinstance(w, QCheckBox):
+                values[name] = w.isChecked()
+            elif isinstance(w, QComboBox):
+                values[name] = w.currentText()
+        return values
+
+    def classes(self) -> list[str]:
+        return [c.value for c, box in self.class_checks.items() if box.isChecked()]
+
+    def _request_run(self) -> None:
+        self.runRequested.emit(self.engine_name(), self.params(), self.classes())
+
+    # -- job state ----------------------------------------------------------------------
+    def set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.engine.setEnabled(not running)
+        self.params_box.setEnabled(not running)
+        if running:
+            self.progress.setValue(0)
+            self.status.setText("Starting…")
+
+    def set_progress(self, fraction: float, message: str, seconds_left: float | None) -> None:
+        self.progress.setValue(int(round(fraction * 1000)))
+        self.status.setText(f"{message}{_format_left(seconds_left)}")
+
+    def set_status(self, text: str) -> None:
+        self.status.setText(text)
+
+    # -- candidates ---------------------------------------------------------------------
+    def refresh_candidates(self, doc: Mural | None, shown: str | None) -> None:
+        self.candidates.blockSignals(True)
+        self.candidates.clear()
+        original = QListWidgetItem(qta.icon("mdi6.image-outline"), "Original scan")
+        original.setData(Qt.ItemDataRole.UserRole, None)
+        self.candidates.addItem(original)
+        current = original
+        if doc is not None:
+            for cand in doc.candidates:
+                star = "★ " if cand.id == doc.chosen_id else ""
+                prov = cand.provenance
+                item = QListWidgetItem(f"{star}{cand.name}")
+                item.setToolTip(
+                    f"{cand.name}\nmade {prov.created} in {prov.elapsed_s:.1f} s\n"
+                    f"classes: {', '.join(prov.classes) or '-'}\n{cand.restored_area()} pixels restored"
+                )
+                item.setData(Qt.ItemDataRole.UserRole, cand.id)
+                self.candidates.addItem(item)
+                if cand.id == shown:
+                    current = item
+        self.candidates.setCurrentItem(current)
+        self.candidates.blockSignals(False)
+        self._update_buttons()
+
+    def _current_id(self) -> str | None:
+        item = self.candidates.currentItem()
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def _on_current(self, *_: Any) -> None:
+        self._update_buttons()
+        self.candidateSelected.emit(self._current_id())
+
+    def _update_buttons(self) -> None:
+        has = self._current_id() is not None
+        self.choose_button.setEnabled(has)
+        self.delete_button.setEnabled(has)
+
+    def _emit_current(self, signal: Any) -> None:
+        cid = self._current_id()
+        if cid is not None:
+            signal.emit(cid)

@@ -1,0 +1,213 @@
+"""Canvas tools: brush, eraser, polygon lasso and magic wand, all editing the active layer.
+
+Each tool turns pointer events (image coordinates) into document edits; one stroke, one
+lasso or one wand click is one undo step.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+
+from muralstudio.core.brush import Brush
+from muralstudio.core.document import Mural, StrokeSession
+from muralstudio.core.polygon import polygon_mask
+from muralstudio.ops.select import magic_wand, to_uint8
+
+
+class ToolContext:
+    """What tools need from the window: the document, the active layer and tool settings."""
+
+    def __init__(self) -> None:
+        self.doc: Mural | None = None
+        self.layer_key: str = "mask:crack"
+        self.brush = Brush(24.0, 1.0)
+        self.wand_tolerance = 24
+        self.wand_contiguous = True
+        self._pixels8: tuple[int, np.ndarray] | None = None
+
+    def pixels8(self) -> np.ndarray:
+        """8-bit pixels of the original for colour selection, made once per document."""
+        assert self.doc is not None
+        key = id(self.doc)
+        if self._pixels8 is None or self._pixels8[0] != key:
+            self._pixels8 = (key, to_uint8(self.doc.original.pixels))
+        return self._pixels8[1]
+
+
+class Tool:
+    """Base: no-op handlers; subclasses override what they use."""
+
+    name = ""
+    label = ""
+    cursor: Any = Qt.CursorShape.CrossCursor
+    brush_diameter: float | None = None
+
+    def __init__(self, ctx: ToolContext) -> None:
+        self.ctx = ctx
+
+    def press(self, canvas: Any, x: float, y: float, event: Any) -> None: ...
+    def move(self, canvas: Any, x: float, y: float, event: Any) -> None: ...
+    def release(self, canvas: Any, x: float, y: float, event: Any) -> None: ...
+    def cancel(self) -> None: ...
+
+
+class BrushTool(Tool):
+    name, label = "brush", "Brush"
+    erase = False
+
+    def __init__(self, ctx: ToolContext) -> None:
+        super().__init__(ctx)
+        self._stroke: StrokeSession | None = None
+
+    @property
+    def brush_diameter(self) -> float:  # type: ignore[override]
+        return self.ctx.brush.size
+
+    def press(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        if self.ctx.doc is None:
+            return
+        self._stroke = self.ctx.doc.begin_stroke(self.ctx.layer_key, self.ctx.brush, self.erase)
+        self._stroke.add_point(x, y)
+
+    def move(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        if self._stroke is not None:
+            self._stroke.add_point(x, y)
+
+    def release(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        if self._stroke is not None:
+            self._stroke.add_point(x, y)
+            self._stroke.end()
+            self._stroke = None
+
+    def cancel(self) -> None:
+        if self._stroke is not None:
+            self._stroke.end()
+            self._stroke = None
+
+
+class EraserTool(BrushTool):
+    name, label = "eraser", "Eraser"
+    erase = True
+
+
+class LassoTool(Tool):
+    """Click points (or drag) to outline a polygon; close it by clicking the start point,
+    double-clicking or pressing Enter (Esc abandons it).
+
+    Holding Alt while closing subtracts the polygon from the layer instead of adding it.
+    """
+
+    name, label = "lasso", "Polygon lasso"
+
+    def __init__(self, ctx: ToolContext) -> None:
+        super().__init__(ctx)
+        self.points: list[tuple[float, float]] = []
+        self._hover: tuple[float, float] | None = None
+        self._dragging = False
+
+    def press(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        if self.ctx.doc is None:
+            return
+        if len(self.points) >= 3 and self._near_start(canvas, x, y):
+            self.finish(subtract=_alt(event))
+        else:
+            self.points.append((x, y))
+            self._dragging = True
+        canvas.viewport().update()
+
+    def move(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        self._hover = (x, y)
+        if self._dragging and self.points:
+            px, py = self.points[-1]
+            if (x - px) ** 2 + (y - py) ** 2 > (4.0 / max(canvas.zoom(), 1e-6)) ** 2:
+                self.points.append((x, y))  # freehand while dragging
+        canvas.viewport().update()
+
+    def hover(self, canvas: Any, x: float, y: float) -> None:
+        self._hover = (x, y)
+        if self.points:
+            canvas.viewport().update()
+
+    def release(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        self._dragging = False
+
+    def double_click(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        self.finish(subtract=_alt(event))
+        canvas.viewport().update()
+
+    def _near_start(self, canvas: Any, x: float, y: float) -> bool:
+        sx, sy = self.points[0]
+        return (x - sx) ** 2 + (y - sy) ** 2 <= (8.0 / max(canvas.zoom(), 1e-6)) ** 2
+
+    def finish(self, subtract: bool = False) -> bool:
+        """Fill (or clear) the polygon on the active layer as one undo step."""
+        doc, pts = self.ctx.doc, self.points
+        self.points = []
+        self._dragging = False
+        if doc is None:
+            return False
+        hit = polygon_mask(pts, doc.shape)
+        if hit is None:
+            return False
+        (y0, x0, y1, x1), inside = hit
+        key = self.ctx.layer_key
+        with doc.edit("Lasso (subtract)" if subtract else "Lasso") as rec:
+            rec.touch(key, y0, x0, y1, x1)
+            view = doc.layer_array(key)[y0:y1, x0:x1]
+            if subtract:
+                view &= ~inside
+            else:
+                view |= inside
+        return True
+
+    def cancel(self) -> None:
+        self.points = []
+        self._dragging = False
+
+    def paint_overlay(self, painter: QPainter, canvas: Any) -> None:
+        if not self.points:
+            return
+        pts = [canvas.map_from_image(QPointF(x, y)) for x, y in self.points]
+        if self._hover is not None:
+            pts.append(canvas.map_from_image(QPointF(*self._hover)))
+        for color, width in ((QColor(0, 0, 0, 200), 3), (QColor(255, 255, 255, 230), 1)):
+            painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine if width == 3 else Qt.PenStyle.DashLine))
+            painter.drawPolyline(QPolygonF(pts))
+
+
+class WandTool(Tool):
+    """Click to add the region of similar colour to the layer (Alt: subtract)."""
+
+    name, label = "wand", "Magic wand"
+
+    def press(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        self.select(int(x), int(y), subtract=_alt(event))
+
+    def select(self, x: int, y: int, subtract: bool = False) -> bool:
+        doc = self.ctx.doc
+        if doc is None or not (0 <= x < doc.shape[1] and 0 <= y < doc.shape[0]):
+            return False
+        region = magic_wand(self.ctx.pixels8(), x, y, self.ctx.wand_tolerance, self.ctx.wand_contiguous)
+        rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        key = self.ctx.layer_key
+        with doc.edit("Magic wand (subtract)" if subtract else "Magic wand") as rec:
+            rec.touch(key, y0, x0, y1, x1)
+            view = doc.layer_array(key)[y0:y1, x0:x1]
+            if subtract:
+                view &= ~region[y0:y1, x0:x1]
+            else:
+                view |= region[y0:y1, x0:x1]
+        return True
+
+
+def _alt(event: Any) -> bool:
+    mods: Callable[[], Any] | None = getattr(event, "modifiers", None)
+    return bool(mods and mods() & Qt.KeyboardModifier.AltModifier)
+
+
+TOOLS: tuple[type[Tool], ...] = (BrushTool, EraserTool, LassoTool, WandTool)
