@@ -150,7 +150,13 @@ class Mural:
         raise KeyError(cid)
 
     def add_candidate(self, cand: Candidate) -> None:
-        """Add an engine result as one undo step."""
+        """Add an engine result as one undo step; a repeated name gets a number (#2, #3…)."""
+        names = {c.name for c in self.candidates}
+        if cand.name in names:
+            n = 2
+            while f"{cand.name} #{n}" in names:
+                n += 1
+            cand.name = f"{cand.name} #{n}"
 
         def do(_: object) -> None:
             self.candidates.append(cand)

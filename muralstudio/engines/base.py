@@ -39,6 +39,7 @@ class ParamSpec:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     help: str = ""
+    in_name: bool = True  # shown in candidate names (technical knobs like margins are not)
 
     def coerce(self, value: Any) -> Any:
         """``value`` converted to this parameter's type and checked against its range."""
@@ -94,6 +95,7 @@ class InpaintResult:
     seed: int | None = None
     weights_sha256: str | None = None
     elapsed_s: float = 0.0
+    name: str = ""  # short candidate name; the provenance's full name when empty
 
     def provenance(self, classes: tuple[str, ...] = ()) -> Provenance:
         return Provenance(
@@ -106,7 +108,7 @@ class InpaintResult:
         )
 
     def to_candidate(self, classes: tuple[str, ...] = ()) -> Candidate:
-        return Candidate(self.provenance(classes), self.patches)
+        return Candidate(self.provenance(classes), self.patches, name=self.name)
 
 
 EngineRun = Generator[Progress, None, InpaintResult]
@@ -130,6 +132,11 @@ class Engine(ABC):
                 f"it takes {', '.join(specs) or 'none'}."
             )
         return {name: spec.coerce(given.get(name, spec.default)) for name, spec in specs.items()}
+
+    def candidate_name(self, params: dict[str, Any], seed: int | None = None) -> str:
+        """A short layer name: the engine and the parameters that shape the result."""
+        shown = [f"{p.name}={params[p.name]}" for p in self.params if p.in_name and p.name in params]
+        return " ".join([self.name, *shown, *([f"seed={seed}"] if seed is not None else [])])
 
     @abstractmethod
     def run(self, request: InpaintRequest) -> EngineRun:

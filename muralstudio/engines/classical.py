@@ -50,8 +50,9 @@ class ClassicalEngine(Engine):
 
     params = (
         ParamSpec("radius", "Radius", "int", 3, 1, 64, help="Neighbourhood in pixels each filled pixel looks at."),
-        ParamSpec("margin", "Context margin", "int", 32, 0, 2048, help="Pixels of context kept around each damaged region."),
-        ParamSpec("strategy", "Strategy", "choice", "crop", choices=("crop", "whole"),
+        ParamSpec("margin", "Context margin", "int", 32, 0, 2048, in_name=False,
+                  help="Pixels of context kept around each damaged region."),
+        ParamSpec("strategy", "Strategy", "choice", "crop", choices=("crop", "whole"), in_name=False,
                   help="crop: restore each damaged region with its context; whole: the whole image at once."),
     )
 
@@ -104,7 +105,8 @@ class ClassicalEngine(Engine):
                 yield Progress(done_count / n, f"Region {done_count} of {n}")
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        return InpaintResult(self.name, [p for p in patches if p is not None], params, elapsed_s=clock.elapsed)
+        made = [p for p in patches if p is not None]
+        return InpaintResult(self.name, made, params, elapsed_s=clock.elapsed, name=self.candidate_name(params))
 
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))

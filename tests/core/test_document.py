@@ -76,3 +76,11 @@ def test_provenance_round_trips_as_dict():
     again = Provenance.from_dict(prov.to_dict())
     assert again == prov
     assert prov.software.startswith("muralstudio ")
+
+
+def test_repeated_candidate_names_are_numbered():
+    doc = make_doc()
+    a, b, c = make_candidate(), make_candidate(), make_candidate()
+    for cand in (a, b, c):
+        doc.add_candidate(cand)
+    assert [x.name for x in doc.candidates] == ["telea radius=3", "telea radius=3 #2", "telea radius=3 #3"]

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 
 from muralstudio.core.damage import STYLES, DamageClass
 from muralstudio.core.document import GUIDE, mask_key
+from muralstudio.gui.render import GUIDE_COLOR
 
-GUIDE_COLOR = (255, 255, 255)
 LAYERS: list[tuple[str, str, tuple[int, int, int], str]] = [
     (mask_key(c), STYLES[c].label, STYLES[c].color, STYLES[c].description) for c in DamageClass
 ] + [(GUIDE, "Guide lines", GUIDE_COLOR, "Lines a restoration should follow.")]

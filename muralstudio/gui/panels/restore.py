@@ -29,6 +29,9 @@ from muralstudio.engines import engine_names, get_engine
 from muralstudio.engines.base import ParamSpec
 
 
+DEFAULT_ENGINE = "telea"
+
+
 def _format_left(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -49,6 +52,7 @@ class RestorePanel(QWidget):
         self.engine = QComboBox()
         for name in engine_names():
             self.engine.addItem(get_engine(name).label, name)
+        self.engine.setCurrentIndex(max(0, self.engine.findData(DEFAULT_ENGINE)))
         self.engine.currentIndexChanged.connect(self._rebuild_params)
         layout.addWidget(self.engine)
         self.description = QLabel(wordWrap=True)
