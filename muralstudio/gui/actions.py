@@ -84,7 +84,7 @@ class FileActions:
 
     def adopt(self, session: Session) -> None:
         """Make ``session`` the window's document, with a fresh recovery slot."""
-        from muralstudio.io.project import RecoverySlot
+        from muralstudio.io.recovery import RecoverySlot
 
         self.close_recovery()
         self.win.set_session(session)
@@ -184,7 +184,7 @@ class FileActions:
 
     def offer_recovery(self) -> bool:
         """After a crash, offer to restore the autosaved session; True when one was restored."""
-        from muralstudio.io.project import discard, find_recoverable
+        from muralstudio.io.recovery import discard, find_recoverable
 
         entries = find_recoverable()
         if not entries:

@@ -16,7 +16,10 @@ from muralstudio.core.candidate import Candidate, Patch, Provenance  # noqa: E40
 from muralstudio.core.damage import STYLES, DamageClass  # noqa: E402
 from muralstudio.core.document import Mural  # noqa: E402
 from muralstudio.core.raster import RasterImage  # noqa: E402
-from muralstudio.gui.canvas import MAX_ZOOM, MIN_ZOOM, SCREEN_TILE, WHEEL_STEP, CanvasView  # noqa: E402
+from muralstudio.gui.canvas import CanvasView  # noqa: E402
+from muralstudio.gui.canvas_geometry import MAX_ZOOM, MIN_ZOOM  # noqa: E402
+from muralstudio.gui.canvas_input import WHEEL_STEP  # noqa: E402
+from muralstudio.gui.canvas_paint import SCREEN_TILE  # noqa: E402
 from muralstudio.gui.navigator import NavigatorWidget  # noqa: E402
 
 CRACK = "mask:crack"

@@ -14,7 +14,7 @@ from muralstudio.core.damage import DamageClass
 from muralstudio.core.document import GUIDE, Mural
 from muralstudio.core.errors import ImageWriteError, MaskMismatchError, ProjectError
 from muralstudio.core.raster import RasterImage, Resolution
-from muralstudio.io import project
+from muralstudio.io import bundle, project
 from muralstudio.io.images import read_image, write_image
 from muralstudio.io.project import (
     OriginalChangedError,
@@ -315,7 +315,7 @@ def test_corrupt_entry_is_caught_by_crc(saved):
     data = bytearray(saved.read_bytes())
     with zipfile.ZipFile(saved) as zf:
         info = zf.getinfo("candidates/000/patch-000.tif")
-        start = project._member_offset(zf, info)
+        start = bundle._member_offset(zf, info)
     data[start + info.file_size - 10] ^= 0xFF
     saved.write_bytes(bytes(data))
     with pytest.raises(ProjectError, match="damaged"):
@@ -373,7 +373,7 @@ def test_newer_minor_version_loads_with_notice(saved, tmp_path):
 
 
 def test_layer_of_wrong_size(saved, tmp_path):
-    other = project._encode_mask(np.ones((H + 1, W), bool))
+    other = bundle.encode_mask(np.ones((H + 1, W), bool))
     broken = tmp_path / "broken.mural"
     _rewrite(saved, broken, replace={"layers/mask-crack.png": other})
     with pytest.raises(MaskMismatchError, match="65 × 49|64 × 49"):
@@ -389,7 +389,7 @@ def test_failed_save_keeps_previous_project_and_leaves_no_temp(saved, monkeypatc
     before = saved.read_bytes()
     doc, _ = load_project(saved)
     doc.notes = "changed"
-    real = project._encode_mask
+    real = bundle.encode_mask
     calls = []
 
     def failing(mask):
@@ -398,7 +398,7 @@ def test_failed_save_keeps_previous_project_and_leaves_no_temp(saved, monkeypatc
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(mask)
 
-    monkeypatch.setattr(project, "_encode_mask", failing)
+    monkeypatch.setattr(bundle, "encode_mask", failing)
     with pytest.raises(ImageWriteError, match="no space left"):
         save_project(saved, doc, source=folder / "wall.tif")
     assert saved.read_bytes() == before
@@ -407,17 +407,17 @@ def test_failed_save_keeps_previous_project_and_leaves_no_temp(saved, monkeypatc
 
 def test_failed_embedded_save_removes_its_temporary_tiff(tmp_path, monkeypatch):
     doc = _document(RasterImage(pixels=_pixels(np.uint8, 3)))
-    monkeypatch.setattr(project, "_IN_MEMORY_TIFF", 0)  # force the temporary-file path
+    monkeypatch.setattr(bundle, "_IN_MEMORY_TIFF", 0)  # force the temporary-file path
 
     def failing(mask):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(project, "_encode_mask", failing)
+    monkeypatch.setattr(bundle, "encode_mask", failing)
     with pytest.raises(RuntimeError):
         save_project(tmp_path / "p.mural", doc, embed_original=True)
     assert list(tmp_path.iterdir()) == []
     monkeypatch.undo()
-    monkeypatch.setattr(project, "_IN_MEMORY_TIFF", 0)
+    monkeypatch.setattr(bundle, "_IN_MEMORY_TIFF", 0)
     monkeypatch.setattr(project, "_COMPRESS_PATCH_BELOW", 0)  # big patches: stored as is
     save_project(tmp_path / "p.mural", doc, embed_original=True)
     _assert_same(doc, load_project(tmp_path / "p.mural")[0])

@@ -146,9 +146,10 @@ def test_autosave_embeds_when_the_scan_went_away(tmp_path, pixels):
     assert np.array_equal(back.original.pixels, pixels)
 
 
-def test_recovery_api_is_reachable_from_the_project_module():
-    from muralstudio.io import project
+def test_recovery_api_lives_only_in_the_recovery_module():
+    from muralstudio.io import project, recovery
 
-    assert project.RecoverySlot is RecoverySlot and project.find_recoverable is find_recoverable
+    assert recovery.RecoverySlot is RecoverySlot and recovery.find_recoverable is find_recoverable
+    assert not hasattr(project, "RecoverySlot") and not hasattr(project, "find_recoverable")
     with pytest.raises(AttributeError):
         project.no_such_name  # noqa: B018

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from muralstudio.core.damage import STYLES, DamageClass
 from muralstudio.core.document import GUIDE, mask_key
-from muralstudio.gui.render import GUIDE_COLOR
+from muralstudio.gui.layerstyle import GUIDE_COLOR
 
 LAYERS: list[tuple[str, str, tuple[int, int, int], str]] = [
     (mask_key(c), STYLES[c].label, STYLES[c].color, STYLES[c].description) for c in DamageClass
