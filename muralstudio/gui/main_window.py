@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self._action(view, "mdi6.numeric-1-box-outline", "&Actual size (100 %)", self.canvas.actual_size, QKeySequence("Ctrl+1"))
         view.addSeparator()
         self.outline_act = self._action(view, "mdi6.vector-square", "Mask &outlines only", self.layers.outline.toggle, QKeySequence("O"))
+        self._action(view, "mdi6.eye-off-outline", "&Hide or show all masks", self.toggle_masks, QKeySequence("H"))
         tools_menu = bar.addMenu("&Tools")
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
@@ -207,7 +208,9 @@ class MainWindow(QMainWindow):
         else:
             self.size_label.setText("")
         self._history_changed()
-        self.restore.refresh_candidates(doc, None)
+        if doc is not None and doc.chosen_id is not None:
+            self.show_candidate(doc.chosen_id)  # a saved project opens on its chosen result
+        self.restore.refresh_candidates(doc, self.shown_candidate)
         self.update_title()
 
     def _doc_changed(self, key: str, rect: object) -> None:
@@ -230,6 +233,18 @@ class MainWindow(QMainWindow):
         else:
             star = "*" if self.session.dirty else ""
             self.setWindowTitle(f"{self.session.title}{star} — Mural Studio")
+
+    def toggle_masks(self) -> None:
+        """Hide every mask overlay to judge the paint, or bring back the ones hidden."""
+        boxes = self.layers.visible
+        shown = [k for k, box in boxes.items() if box.isChecked()]
+        if shown:
+            self._hidden_masks = shown
+            for k in shown:
+                boxes[k].setChecked(False)
+        else:
+            for k in getattr(self, "_hidden_masks", None) or list(boxes):
+                boxes[k].setChecked(True)
 
     def show_candidate(self, cid: str | None) -> None:
         self.shown_candidate = cid
@@ -345,8 +360,9 @@ class MainWindow(QMainWindow):
         geo = self.settings.value("window/geometry")
         if geo is not None:
             self.restoreGeometry(geo)
-        else:
-            self.resize(1440, 900)
+        else:  # first run: most of the screen, never more than it
+            avail = self.screen().availableGeometry()
+            self.resize(min(1440, int(avail.width() * 0.95)), min(900, int(avail.height() * 0.92)))
         state = self.settings.value("window/state")
         if state is not None:
             self.restoreState(state)

@@ -227,3 +227,19 @@ def test_settings_persist_between_runs(window, settings, qtbot):
     again = MainWindow(settings)
     qtbot.addWidget(again)
     assert again.size_spin.value() == 77
+
+
+def test_project_opens_on_its_chosen_result_and_masks_can_be_hidden(window, scan, qtbot, tmp_path, monkeypatch):
+    open_scan(window, scan)
+    mark_loss(window)
+    run_and_wait(window, qtbot, engine="telea")
+    doc = window.session.doc
+    doc.choose(doc.candidates[0].id)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "p.mural"), ""))
+    assert window.files.save_as()
+    assert window.files.open_file(tmp_path / "p.mural")
+    assert window.shown_candidate == window.session.doc.chosen_id is not None
+    window.toggle_masks()
+    assert not any(box.isChecked() for box in window.layers.visible.values())
+    window.toggle_masks()
+    assert all(box.isChecked() for box in window.layers.visible.values())
