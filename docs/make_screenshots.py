@@ -73,11 +73,15 @@ def main() -> int:
     # restore the marked damage with Telea and show the candidate
     win.canvas.fit()
     win.layers.outline.setChecked(True)
-    finished = []
-    win.runner.finished.connect(lambda _r: finished.append(True))
+    ended = []
+    win.runner.finished.connect(lambda _r: ended.append("finished"))
+    win.runner.failed.connect(lambda msg: ended.append(msg))
     win.run_job("telea", win.restore.params(), win.restore.classes())
-    while not finished:
+    while not ended:
         app.processEvents()
+    if ended[0] != "finished":
+        print(f"the restoration failed: {ended[0]}", file=sys.stderr)
+        return 1
     shot("restored")
     win.files.close_recovery()
     return 0

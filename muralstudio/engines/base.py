@@ -16,15 +16,7 @@ import numpy as np
 
 from muralstudio.core.candidate import Candidate, Patch, Provenance
 from muralstudio.core.errors import Cancelled, EngineError, MaskMismatchError
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far a job is: ``fraction`` 0..1, a message, and optionally a preview image."""
-
-    fraction: float
-    message: str = ""
-    preview: np.ndarray | None = None
+from muralstudio.core.progress import Progress
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,11 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSpinBox,
-    QWidget,
 )
 
 from muralstudio import __version__
 from muralstudio.core.brush import Brush
 from muralstudio.core.damage import DamageClass
-from muralstudio.core.document import mask_key
-from muralstudio.core.errors import MuralStudioError
 from muralstudio.engines import InpaintRequest, get_engine
 from muralstudio.gui.actions import FileActions, MaskActions
 from muralstudio.gui.canvas import CanvasView
