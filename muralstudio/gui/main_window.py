@@ -10,10 +10,12 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFrame,
     QDoubleSpinBox,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSpinBox,
 )
 
@@ -60,7 +62,11 @@ class MainWindow(QMainWindow):
         ):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"{title.lower()}-dock")
-            dock.setWidget(widget)
+            scroll = QScrollArea()  # panels scroll rather than push the window off small screens
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setWidget(widget)
+            dock.setWidget(scroll)
             self.addDockWidget(area, dock)
         self.files = FileActions(self)
         self.masks = MaskActions(self)
