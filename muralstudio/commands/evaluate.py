@@ -66,16 +66,16 @@ def mean_metrics(rows: Rows) -> dict[str, float]:
 def print_table(rows: Rows, skipped: list[str], out: TextIO) -> None:
     """A plain-text table: one row per image and the mean, arrows saying which way is better."""
     keys = list(METRIC_INFO)
+    heads = [METRIC_INFO[k][0] + (" ↑" if METRIC_INFO[k][1] else " ↓") for k in keys]
+    widths = [max(11, len(h)) + 2 for h in heads]
     name_w = max(8, *(len(n) for n, _ in rows))
-    head = "image".ljust(name_w) + "".join(
-        f"{METRIC_INFO[k][0] + (' ↑' if METRIC_INFO[k][1] else ' ↓'):>13}" for k in keys
-    )
+    head = "image".ljust(name_w) + "".join(h.rjust(w) for h, w in zip(heads, widths))
     print(head, file=out)
     print("-" * len(head), file=out)
     for name, r in rows + [("mean", mean_metrics(rows))]:
         if name == "mean":
             print("-" * len(head), file=out)
-        print(name.ljust(name_w) + "".join(f"{r[k]:>13.4f}" for k in keys), file=out)
+        print(name.ljust(name_w) + "".join(f"{r[k]:.4f}".rjust(w) for k, w in zip(keys, widths)), file=out)
     if skipped:
         print(f"skipped (no mask or prediction): {', '.join(skipped)}", file=out)
 
