@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import qtawesome as qta
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
 
@@ -24,12 +26,21 @@ OPEN_FILTER = f"Scans and projects (*.tif *.tiff *.png *.jpg *.jpeg *{PROJECT_SU
 MAX_RECENT = 10
 
 
+class _Notifier(QObject):
+    """Carries messages from the autosave thread to the GUI thread."""
+
+    failed = Signal(str)
+
+
 class FileActions:
     """Opening, saving and recovering documents for one main window."""
 
     def __init__(self, win: "MainWindow") -> None:
         self.win = win
         self.recovery = None  # a RecoverySlot once a document is open
+        self._autosaving: threading.Thread | None = None
+        self.notifier = _Notifier()
+        self.notifier.failed.connect(lambda msg: win.statusBar().showMessage(msg, 10000))
 
     def build_menu(self, menu: QMenu) -> None:
         w = self.win
@@ -168,16 +179,35 @@ class FileActions:
         self.win.statusBar().showMessage(" ".join([f"Exported {path}."] + notes), 8000)
 
     # -- recovery -----------------------------------------------------------------------
-    def autosave(self) -> None:
+    def autosave(self, background: bool = True) -> None:
+        """Write the recovery copy, by default on a thread so painting never waits for it.
+
+        A stroke made while the copy is written may be half in it; the next autosave has
+        it whole. At most one autosave runs at a time.
+        """
         s = self.win.session
         if s is None or self.recovery is None or not s.dirty:
             return
-        try:
-            self.recovery.autosave(s.doc, s.source)
-        except MuralStudioError as exc:
-            self.win.statusBar().showMessage(f"Autosave failed: {exc}", 10000)
+        if self._autosaving is not None and self._autosaving.is_alive():
+            return
+        slot, doc, source = self.recovery, s.doc, s.source
+
+        def work() -> None:
+            try:
+                slot.autosave(doc, source)
+            except MuralStudioError as exc:
+                self.notifier.failed.emit(f"Autosave failed: {exc}")
+
+        if background:
+            self._autosaving = threading.Thread(target=work, name="autosave", daemon=True)
+            self._autosaving.start()
+        else:
+            work()
 
     def close_recovery(self) -> None:
+        if self._autosaving is not None:
+            self._autosaving.join()
+            self._autosaving = None
         if self.recovery is not None:
             self.recovery.close()
             self.recovery = None

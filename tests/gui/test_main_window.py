@@ -177,7 +177,7 @@ def test_crash_leaves_a_recovery_file_that_the_next_start_offers(window, scan, q
 
     open_scan(window, scan)
     mask = mark_loss(window)
-    window.files.autosave()
+    window.files.autosave(background=False)
     slot = window.files.recovery
     assert slot is not None
     monkeypatch.setattr(slot, "close", lambda: None)  # the process "dies": nothing is cleaned up
@@ -242,3 +242,13 @@ def test_project_opens_on_its_chosen_result_and_masks_can_be_hidden(window, scan
     assert not any(box.isChecked() for box in window.layers.visible.values())
     window.toggle_masks()
     assert all(box.isChecked() for box in window.layers.visible.values())
+
+
+def test_autosave_runs_in_the_background_and_writes_the_recovery_copy(window, scan):
+    open_scan(window, scan)
+    mark_loss(window)
+    window.files.autosave()
+    thread = window.files._autosaving
+    assert thread is not None and thread.name == "autosave"
+    thread.join(30)
+    assert window.files.recovery.path.exists()
