@@ -252,3 +252,14 @@ def test_autosave_runs_in_the_background_and_writes_the_recovery_copy(window, sc
     assert thread is not None and thread.name == "autosave"
     thread.join(30)
     assert window.files.recovery.path.exists()
+
+
+def test_dropping_a_file_opens_it(window, scan):
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(scan))])
+    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.session is not None and window.session.source == scan
