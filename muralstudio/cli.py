@@ -15,7 +15,7 @@ from typing import NoReturn, Sequence
 from muralstudio import __version__
 from muralstudio.core.errors import Cancelled, MuralStudioError
 
-COMMANDS = ("gui", "restore", "eval", "demo")
+COMMANDS = ("gui", "restore", "eval", "demo", "export")
 EXIT_BAD_INPUT = 2
 
 
@@ -61,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--pred", required=True, type=Path, help="folder of restored images")
     e.add_argument("--json", action="store_true", help="print one JSON object of the mean metrics")
 
+    x = sub.add_parser("export", help="archive a project (or a restored file) as layered files")
+    x.add_argument("project", nargs="?", type=Path, help="a .mural project")
+    x.add_argument("--format", required=True, choices=("layered-tiff", "multipage-tiff", "ora"))
+    x.add_argument("--out", required=True, type=Path, help="file to write")
+    x.add_argument("--image", type=Path, help="without a project: the original scan")
+    x.add_argument("--mask", type=Path, help="without a project: the mask that was restored")
+    x.add_argument("--mask-class", default="loss", help="damage class of --mask (default: loss)")
+    x.add_argument("--restored", type=Path, help="without a project: the restored image")
+    x.add_argument("--compression", choices=("none", "lzw", "deflate"), help="TIFF compression (default none)")
+    x.add_argument("--force", action="store_true", help="replace an existing file")
+    x.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
     d = sub.add_parser("demo", help="open the app on the demo mural, or write it with --out")
     d.add_argument("--out", type=Path, help="write the demo mural, masks and truth into this folder instead")
     d.add_argument("--width", type=int, default=2048)
@@ -96,6 +108,16 @@ def _run(args: argparse.Namespace) -> int:
         from muralstudio.commands.evaluate import run_eval
 
         run_eval(args.gt, args.mask, args.pred, args.json, sys.stdout)
+        return 0
+    if args.command == "export":
+        from muralstudio.commands.export import run_export
+
+        if args.project is not None and (args.image or args.mask or args.restored):
+            raise MuralStudioError("Give either a project or --image/--mask/--restored, not both.")
+        path = run_export(args.format, args.out, project=args.project, image=args.image, mask=args.mask,
+                          restored=args.restored, mask_class=args.mask_class, compression=args.compression,
+                          force=args.force, quiet=args.quiet)
+        print(f"Exported {path}")
         return 0
     if args.command == "demo" and args.out is not None:
         from muralstudio.commands.demo import write_demo

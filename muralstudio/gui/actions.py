@@ -51,6 +51,8 @@ class FileActions:
         w._action(menu, None, "Save project &as…", self.save_as, QKeySequence("Ctrl+Shift+S"))
         menu.addSeparator()
         w._action(menu, "mdi6.image-move", "&Export restored image…", self.export_result, QKeySequence("Ctrl+E"))
+        w._action(menu, "mdi6.archive-arrow-down-outline", "Export &archive (layers + provenance)…", self.export_archive,
+                  QKeySequence("Ctrl+Shift+E"))
         menu.addSeparator()
         w._action(menu, "mdi6.exit-to-app", "&Quit", w.close, QKeySequence.StandardKey.Quit)
 
@@ -177,6 +179,16 @@ class FileActions:
             QMessageBox.warning(self.win, "Cannot export", str(exc))
             return
         self.win.statusBar().showMessage(" ".join([f"Exported {path}."] + notes), 8000)
+
+    def export_archive(self) -> None:
+        """Layered TIFF, multipage TIFF or OpenRaster with provenance, with a progress dialog."""
+        from muralstudio.gui.export_dialog import run_archive_export
+
+        s = self.win.session
+        if s is None:
+            return
+        base = (s.source.with_suffix("") if s.source else Path.home() / "mural")
+        run_archive_export(self.win, s.doc, base, s.source)
 
     # -- recovery -----------------------------------------------------------------------
     def autosave(self, background: bool = True) -> None:

@@ -263,3 +263,22 @@ def test_dropping_a_file_opens_it(window, scan):
     event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
     assert window.session is not None and window.session.source == scan
+
+
+def test_archive_export_from_the_file_menu(window, scan, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    from muralstudio.gui import export_dialog
+
+    open_scan(window, scan)
+    mark_loss(window)
+    run_and_wait(window, qtbot, engine="telea")
+    window.session.doc.choose(window.session.doc.candidates[0].id)
+    target = tmp_path / "archive.ora"
+    ora_filter = [f for f in export_dialog.FORMATS if "OpenRaster" in f][0]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ora_filter))
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("none", True))
+    runner = export_dialog.run_archive_export(window, window.session.doc, tmp_path / "x", scan)
+    with qtbot.waitSignal(runner.finished, timeout=30000):
+        pass
+    assert target.exists()
