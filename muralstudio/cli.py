@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("export", help="archive a project (or a restored file) as layered files")
     x.add_argument("project", nargs="?", type=Path, help="a .mural project")
-    x.add_argument("--format", required=True, choices=("layered-tiff", "multipage-tiff", "ora"))
+    x.add_argument("--format", required=True, choices=("layered-tiff", "multipage-tiff", "ora", "report"))
     x.add_argument("--out", required=True, type=Path, help="file to write")
     x.add_argument("--image", type=Path, help="without a project: the original scan")
     x.add_argument("--mask", type=Path, help="without a project: the mask that was restored")

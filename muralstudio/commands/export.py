@@ -19,6 +19,7 @@ from muralstudio.engines.base import drive
 from muralstudio.io.export import export_layered_tiff, export_multipage_tiff, export_ora
 from muralstudio.io.images import read_image
 from muralstudio.io.masks import read_mask
+from muralstudio.io.report import export_report
 from muralstudio.progressbar import ProgressBar
 
 Exporter = Callable[..., Generator[Progress, None, Path]]
@@ -26,6 +27,7 @@ FORMATS: dict[str, tuple[Exporter, tuple[str, ...]]] = {
     "layered-tiff": (export_layered_tiff, (".tif", ".tiff")),
     "multipage-tiff": (export_multipage_tiff, (".tif", ".tiff")),
     "ora": (export_ora, (".ora",)),
+    "report": (export_report, (".html",)),
 }
 COMPRESSIONS = ("none", "lzw", "deflate")
 
@@ -103,6 +105,8 @@ def run_export(
     if compression is not None:
         if fmt == "ora":
             raise UsageError("OpenRaster layers are PNG; --compression applies to TIFF exports only.")
+        if fmt == "report":
+            raise UsageError("--compression applies to TIFF exports only, not to an HTML report.")
         kwargs["compression"] = compression
     bar = ProgressBar(f"export {out.name}", enabled=not quiet)
     try:
