@@ -1,4 +1,4 @@
-"""Archive export from the app: pick a format and a file, export on a worker with progress."""
+"""Archive export from the app: pick a format (or the report) and a file, export on a worker."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QProgressD
 from muralstudio.core.document import Mural
 from muralstudio.gui.worker import JobRunner
 from muralstudio.io.export import export_layered_tiff, export_multipage_tiff, export_ora
+from muralstudio.io.report import export_report
 
 FORMATS = {
     "Photoshop-layered TIFF (*.tif *.tiff)": (export_layered_tiff, ".tif", True),
     "Multipage TIFF, one page per layer (*.tif *.tiff)": (export_multipage_tiff, ".tif", True),
     "OpenRaster for GIMP and Krita (*.ora)": (export_ora, ".ora", False),
+    "Intervention report (*.html)": (export_report, ".html", False),
 }
 COMPRESSIONS = ["none (archive master)", "lzw", "deflate"]
 
@@ -26,7 +28,7 @@ def run_archive_export(parent: QWidget, doc: Mural, base: Path, source: Path | N
         return None
     exporter, suffix, is_tiff = FORMATS.get(chosen, next(iter(FORMATS.values())))
     target = Path(path)
-    if target.suffix.lower() not in (".tif", ".tiff", ".ora"):
+    if target.suffix.lower() not in (".tif", ".tiff", ".ora", ".html"):
         target = target.with_suffix(suffix)
     if source is not None and target.resolve() == source.resolve():
         QMessageBox.warning(parent, "Cannot export", "The original scan is never overwritten; choose another name.")

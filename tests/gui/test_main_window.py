@@ -282,3 +282,16 @@ def test_archive_export_from_the_file_menu(window, scan, qtbot, tmp_path, monkey
     with qtbot.waitSignal(runner.finished, timeout=30000):
         pass
     assert target.exists()
+
+
+def test_report_export_from_the_file_menu(window, scan, qtbot, tmp_path, monkeypatch):
+    from muralstudio.gui import export_dialog
+
+    open_scan(window, scan)
+    target = tmp_path / "report.html"
+    html_filter = [f for f in export_dialog.FORMATS if "report" in f][0]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), html_filter))
+    runner = export_dialog.run_archive_export(window, window.session.doc, tmp_path / "x", scan)
+    with qtbot.waitSignal(runner.finished, timeout=30000):
+        pass
+    assert "Intervention report" in target.read_text()
