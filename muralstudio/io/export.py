@@ -187,14 +187,16 @@ class DocumentPixels:
 
         Pictures: (h, w, C). Restoration: (h, w, C + 1), colour 0 and alpha 0 where nothing
         was made. Masks and guide: (h, w, 4) in their colour with alpha = mask, or with
-        ``grey_marks`` (h, w) 0/max. ``rgb`` turns grey pictures into RGB (R = G = B).
+        ``grey_marks`` (h, w) 0/max. ``rgb`` turns grey pictures, and grey marks, into RGB
+        (R = G = B).
         """
         x0, x1 = layer.box[1], layer.box[3]
         box = (y0, x0, y1, x1)
         if layer.is_marking:
             marks = self.doc.layer_array(layer.key)[y0:y1, x0:x1]
             if grey_marks:
-                return marks.astype(self.dtype) * self.dtype.type(self.top)
+                grey = marks.astype(self.dtype) * self.dtype.type(self.top)
+                return np.repeat(grey[:, :, None], 3, axis=2) if rgb else grey
             out = np.empty((y1 - y0, x1 - x0, 4), self.dtype)
             scale = 257 if self.dtype == np.uint16 else 1
             out[:, :, :3] = np.array(layer.colour, self.dtype) * self.dtype.type(scale)

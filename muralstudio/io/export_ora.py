@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from muralstudio.core.raster import Resolution
+from muralstudio.io.icc import srgb_profile
 from muralstudio.io.export import DeflateStream, ExportJob, Layer, band_rows, bands
 from muralstudio.io.xmp import NS_MURAL, PNG_KEYWORD
 
@@ -132,7 +133,8 @@ def _write_layer(job: ExportJob, layer: Layer, out: Callable[[bytes], Any], *, x
     px = job.px
     height, width = layer.shape
     channels = _channels(job, layer)
-    icc = None if layer.is_marking else job.doc.original.icc_profile
+    # marks are drawn in sRGB colours; Krita also stops to ask for a profile on 16-bit PNGs without one
+    icc = srgb_profile() if layer.is_marking else job.doc.original.icc_profile
     png = PngStream(out, width, height, channels, px.dtype, job.pool, icc=icc,
                     resolution=job.doc.original.resolution, xmp=xmp)
     for y0, y1 in bands(layer.box[0], layer.box[2], band_rows(width, channels * px.dtype.itemsize)):

@@ -151,7 +151,10 @@ def write_multipage(temp: Path, job: ExportJob, codec: str | None) -> None:
     for layer in ordered:
         full = dataclasses.replace(layer, box=px.whole)
         if layer.is_marking:
-            pages.append(_Page(full, 1, False, grey_marks=True))
+            # GIMP loads pages as layers only while they share the first page's colour model,
+            # so the marks of an RGB scan are written as RGB (R = G = B) pages.
+            rgb = px.channels == 3
+            pages.append(_Page(full, 3 if rgb else 1, False, rgb=rgb, grey_marks=True))
         else:
             alpha = layer.key == "restored"
             pages.append(_Page(full, px.channels + alpha, alpha))
@@ -167,7 +170,7 @@ def write_multipage(temp: Path, job: ExportJob, codec: str | None) -> None:
                 xmp = job.xmp(layer.description)
                 extratags.append((700, 1, len(xmp), xmp, True))
             if page.grey_marks:
-                text += f" Grey page: 0 = not marked, {px.top} = marked."
+                text += f" Grey values: 0 = not marked, {px.top} = marked."
             _write_page(tw, job, page, codec, icc=None if page.grey_marks else icc,
                         description=text, extratags=extratags)
 
