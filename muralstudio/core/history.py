@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -120,11 +120,6 @@ class TileRecorder:
                 if k not in self._before:
                     self._before[k] = arr[ty : ty + t, tx : tx + t].copy()
 
-    def touch_all(self, key: str) -> None:
-        """Record every tile of a layer (for edits that may change anything)."""
-        h, w = self.doc.layer_array(key).shape[:2]
-        self.touch(key, 0, 0, h, w)
-
     def finish(self) -> TileStep | None:
         """The step with the tiles that really changed, or None when nothing did."""
         changes: list[TileChange] = []
@@ -234,6 +229,3 @@ class History:
         self._steps.clear()
         self._pos = 0
         self._notify()
-
-    def steps(self) -> Iterable[Step]:
-        return iter(self._steps)

@@ -24,7 +24,7 @@ from muralstudio.core.document import Mural
 from muralstudio.gui.canvas_geometry import CanvasGeometryMixin
 from muralstudio.gui.canvas_input import CanvasInputMixin
 from muralstudio.gui.canvas_paint import CanvasPaintMixin, ScreenTile
-from muralstudio.gui.layerstyle import LAYER_ORDER, LayerStyle, default_styles
+from muralstudio.gui.layerstyle import LayerStyle, default_styles
 from muralstudio.gui.overlay import OverlayRenderer
 from muralstudio.gui.pyramid import DisplayPyramid
 
@@ -208,9 +208,6 @@ class CanvasView(CanvasInputMixin, CanvasPaintMixin, CanvasGeometryMixin, QAbstr
     def set_layer_opacity(self, key: str, opacity: float) -> None:
         self._restyle(key, opacity=float(min(1.0, max(0.0, opacity))))
 
-    def set_layer_color(self, key: str, color: tuple[int, int, int]) -> None:
-        self._restyle(key, color=tuple(int(c) for c in color))
-
     def layer_style(self, key: str) -> LayerStyle:
         return self._styles.get(key, LayerStyle((255, 255, 255)))
 
@@ -226,9 +223,6 @@ class CanvasView(CanvasInputMixin, CanvasPaintMixin, CanvasGeometryMixin, QAbstr
 
     def outline_mode(self) -> bool:
         return self._mode == "outline"
-
-    def layer_keys(self) -> tuple[str, ...]:
-        return LAYER_ORDER
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(800, 600)

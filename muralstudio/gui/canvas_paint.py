@@ -15,7 +15,7 @@ import math
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF
+from PySide6.QtCore import QPoint, QPointF, QRect
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
 
 from muralstudio.core.candidate import Candidate
@@ -113,12 +113,6 @@ class CanvasPaintMixin:
         """Redraw everything from the document (drops the screen tiles)."""
         self._drop_tiles()
         self.viewport().update()
-
-    def update_image_rect(self, rect: QRectF) -> None:
-        """Schedule a repaint of the screen area showing image rectangle ``rect``."""
-        a = self.map_from_image(rect.topLeft())
-        b = self.map_from_image(rect.bottomRight())
-        self.viewport().update(QRectF(a, b).toAlignedRect().adjusted(-2, -2, 2, 2))
 
     def _drop_tiles(self) -> None:
         self._base_tiles.clear()

@@ -148,11 +148,6 @@ class DisplayPyramid:
     def level_for_zoom(self, zoom: float) -> int:
         return level_for_zoom(zoom, self.max_level)
 
-    def tile_grid(self, level: int) -> tuple[int, int]:
-        h, w = self.level_shape(level)
-        t = self.tile_size
-        return (-(-h // t), -(-w // t))
-
     def tile_rect(self, level: int, ty: int, tx: int) -> Rect:
         h, w = self.level_shape(level)
         t = self.tile_size
@@ -180,15 +175,6 @@ class DisplayPyramid:
         self.cache.clear()
 
     # -- tiles ------------------------------------------------------------------------
-    def is_cached(self, level: int, ty: int, tx: int, candidate: Candidate | None = None) -> bool:
-        if candidate is not None:
-            sy0, sx0, sy1, sx1 = self._source_rect(level, ty, tx)
-            if self._index(candidate).patches_in((sy0, sx0, sy1, sx1)):
-                return (candidate.id, level, ty, tx) in self.cache
-        if level == 0 and self._passthrough:
-            return True
-        return (None, level, ty, tx) in self.cache
-
     def _source_rect(self, level: int, ty: int, tx: int) -> Rect:
         y0, x0, y1, x1 = self.tile_rect(level, ty, tx)
         f = 1 << level
