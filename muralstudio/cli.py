@@ -15,7 +15,7 @@ from typing import NoReturn, Sequence
 from muralstudio import __version__
 from muralstudio.core.errors import Cancelled, MuralStudioError
 
-COMMANDS = ("gui", "restore", "eval", "demo", "export")
+COMMANDS = ("gui", "restore", "eval", "demo", "export", "train", "finetune")
 EXIT_BAD_INPUT = 2
 
 
@@ -73,6 +73,41 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--force", action="store_true", help="replace an existing file")
     x.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
+    t = sub.add_parser("train", help="train one of our networks on folders of murals")
+    t.add_argument("model", choices=("pconv", "features"), help="which network")
+    t.add_argument("--data", required=True, type=Path, nargs="+", help="folders of mural images")
+    t.add_argument("--minutes", required=True, type=float, help="wall-clock training time")
+    t.add_argument("--out", required=True, type=Path, help="weights file to write (config .json beside it)")
+    t.add_argument("--init", type=Path, help="start from these weights")
+    t.add_argument("--masks", type=Path, nargs="*", default=[], help="folders of hole masks (white = hole)")
+    t.add_argument("--pretrain", type=Path, nargs="*", default=[], help="folders to pre-train on first")
+    t.add_argument("--features", type=Path, help="feature-network weights for perceptual/style terms")
+    t.add_argument("--loss", choices=("s0", "s2"), help="loss preset (default s0)")
+    t.add_argument("--term", action="append", type=_param, default=[], metavar="NAME=WEIGHT",
+                   help="override one loss weight, e.g. perceptual=0 (repeatable)")
+    t.add_argument("--batch", type=int, help="patches per step")
+    t.add_argument("--patch", type=int, help="patch size in pixels")
+    t.add_argument("--lr", type=float, help="learning rate")
+    t.add_argument("--base", type=int, help="PConv width of the first level")
+    t.add_argument("--depth", type=int, help="PConv number of levels")
+    t.add_argument("--bf16", action="store_true", help="bf16 autocast")
+    t.add_argument("--device", help="cpu, cuda or mps (default: the best available)")
+    t.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
+    t.add_argument("--force", action="store_true", help="replace an existing weights file")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    f = sub.add_parser("finetune", help="adapt the PConv model to one mural (learns from its intact regions)")
+    f.add_argument("model", choices=("pconv",))
+    f.add_argument("image", type=Path, help="the mural scan")
+    f.add_argument("--mask", type=Path, help="its damage mask (white = damage); damage is never learned from")
+    f.add_argument("--minutes", required=True, type=float, help="wall-clock training time")
+    f.add_argument("--out", required=True, type=Path, help="weights file to write")
+    f.add_argument("--init", type=Path, help="weights to start from (default: the shipped model)")
+    f.add_argument("--masks", type=Path, nargs="*", default=[], help="folders of hole masks to train with")
+    f.add_argument("--device", help="cpu, cuda or mps (default: the best available)")
+    f.add_argument("--force", action="store_true", help="replace an existing weights file")
+    f.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
     d = sub.add_parser("demo", help="open the app on the demo mural, or write it with --out")
     d.add_argument("--out", type=Path, help="write the demo mural, masks and truth into this folder instead")
     d.add_argument("--width", type=int, default=2048)
@@ -118,6 +153,32 @@ def _run(args: argparse.Namespace) -> int:
                           restored=args.restored, mask_class=args.mask_class, compression=args.compression,
                           force=args.force, quiet=args.quiet)
         print(f"Exported {path}")
+        return 0
+    if args.command == "train":
+        from muralstudio.commands.train import run_train
+
+        options = {k: v for k in ("loss", "batch", "patch", "lr", "device") if (v := getattr(args, k)) is not None}
+        net = {k: v for k in ("base", "depth") if (v := getattr(args, k)) is not None}
+        if net and args.model == "pconv":
+            options["net"] = {"base": 32, "depth": 6, "max_mult": 8, **net}
+        if args.term:
+            try:
+                options["loss_weights"] = {name: float(value) for name, value in args.term}
+            except ValueError:
+                raise MuralStudioError("--term takes NAME=NUMBER, e.g. perceptual=0.") from None
+        if args.bf16:
+            options["bf16"] = True
+        if args.resume:
+            options["resume"] = True
+        run_train(args.model, args.data, args.out, args.minutes, init=args.init, masks=args.masks,
+                  pretrain=args.pretrain, features=args.features, options=options, force=args.force, quiet=args.quiet)
+        return 0
+    if args.command == "finetune":
+        from muralstudio.commands.train import run_finetune
+
+        options = {"device": args.device} if args.device else {}
+        run_finetune(args.image, args.mask, args.out, args.minutes, init=args.init, masks=args.masks,
+                     options=options, force=args.force, quiet=args.quiet)
         return 0
     if args.command == "demo" and args.out is not None:
         from muralstudio.commands.demo import write_demo

@@ -18,7 +18,8 @@ ALLOWED_LAYERS: dict[str, set[str]] = {
     "demo": {"core", "ops"},
     "engines": {"core", "ops", "io", "nets"},
     "train": {"core", "ops", "io", "nets", "demo"},
-    "gui": {"core", "ops", "io", "nets", "engines", "demo"},
+    # gui uses train only to run the fine-tuning job generator (gui/finetune.py), never a model directly
+    "gui": {"core", "ops", "io", "nets", "engines", "demo", "train"},
     "cli": {"core", "ops", "io", "engines", "train", "demo", "commands", "gui", "progressbar"},
 }
 ALLOWED_LAYERS["commands"] = ALLOWED_LAYERS["cli"] - {"gui"}

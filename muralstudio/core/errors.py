@@ -41,3 +41,11 @@ class Cancelled(MuralStudioError):
 
 class ProjectError(MuralStudioError):
     """A project file could not be opened or saved (damaged, newer format, original missing)."""
+
+
+class ModelError(MuralStudioError):
+    """Network weights are missing, damaged or do not fit the network they are loaded into."""
+
+
+class TrainingError(MuralStudioError):
+    """A training or fine-tuning run cannot start or go on (no data, no usable patches)."""

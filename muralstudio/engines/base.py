@@ -25,7 +25,7 @@ class ParamSpec:
 
     name: str
     label: str
-    kind: str  # "int", "float", "choice" or "bool"
+    kind: str  # "int", "float", "choice", "bool" or "path" (a file path or a name, free text)
     default: Any
     minimum: float | None = None
     maximum: float | None = None
@@ -42,6 +42,8 @@ class ParamSpec:
                 v = float(value)
             elif self.kind == "bool":
                 v = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+            elif self.kind == "path":
+                v = str(value).strip()
             else:
                 v = str(value)
         except (TypeError, ValueError):

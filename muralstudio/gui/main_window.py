@@ -25,6 +25,7 @@ from muralstudio.core.damage import DamageClass
 from muralstudio.engines import InpaintRequest, get_engine
 from muralstudio.gui.actions import FileActions, MaskActions
 from muralstudio.gui.canvas import CanvasView
+from muralstudio.gui.finetune import FinetuneActions
 from muralstudio.gui.navigator import NavigatorWidget
 from muralstudio.gui.panels.history import HistoryPanel
 from muralstudio.gui.panels.layers import LAYERS, LayersPanel
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
             self.addDockWidget(area, dock)
         self.files = FileActions(self)
         self.masks = MaskActions(self)
+        self.finetune = FinetuneActions(self)
         self._build_actions()
         self._build_status_bar()
         self._connect()
@@ -119,6 +121,7 @@ class MainWindow(QMainWindow):
             self.tool_actions[name] = act
         tools_menu.addSeparator()
         self._action(tools_menu, "mdi6.play", "&Run restoration", self.restore.run_button.click, QKeySequence("Ctrl+R"))
+        self.finetune.build_menu(tools_menu)
         for i, (key, label, _, _) in enumerate(LAYERS, start=1):
             act = QAction(self)
             act.setShortcut(QKeySequence(str(i)))
@@ -180,9 +183,10 @@ class MainWindow(QMainWindow):
         self.restore.chooseRequested.connect(lambda cid: self.session and self.session.doc.choose(cid))
         self.restore.deleteRequested.connect(lambda cid: self.session and self.session.doc.remove_candidate(cid))
         self.runner.progress.connect(lambda f, m, left, _p: self.restore.set_progress(f, m, left))
-        self.runner.finished.connect(self._job_finished)
-        self.runner.failed.connect(self._job_failed)
-        self.runner.cancelled.connect(self._job_cancelled)
+        ft = self.finetune  # the runner is shared: a fine-tuning job reports to its own handlers
+        self.runner.finished.connect(lambda r: ft.finished(r) if ft.active else self._job_finished(r))
+        self.runner.failed.connect(lambda m: ft.failed(m) if ft.active else self._job_failed(m))
+        self.runner.cancelled.connect(lambda: ft.cancelled() if ft.active else self._job_cancelled())
         self.canvas.cursorMoved.connect(self._cursor_moved)
         self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
 
@@ -214,6 +218,7 @@ class MainWindow(QMainWindow):
         if doc is not None and doc.chosen_id is not None:
             self.show_candidate(doc.chosen_id)  # a saved project opens on its chosen result
         self.restore.refresh_candidates(doc, self.shown_candidate)
+        self.finetune.refresh()
         self.update_title()
 
     def _doc_changed(self, key: str, rect: object) -> None:

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 import qtawesome as qta
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -39,6 +44,62 @@ def _format_left(seconds: float | None) -> str:
     return f", about {s} s left" if s < 90 else f", about {s // 60} min left"
 
 
+class PathEdit(QWidget):
+    """A line edit with a Browse… button, for "path" parameters (a file or a name).
+
+    With ``recent`` (a callable listing files), a history button inside the line edit
+    drops down the default value and those files, e.g. the weights of earlier fine-tunings.
+    """
+
+    def __init__(self, text: str, label: str, parent: QWidget | None = None, *,
+                 recent: Callable[[], list[str]] | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.edit = QLineEdit(text)
+        self.edit.setMinimumWidth(150)  # narrow docks wrap the row rather than hide the path
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.edit, 1)
+        row.addWidget(browse)
+        self._label, self._default, self._recent = label, text, recent
+        self.recent_menu = QMenu(self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        if recent is not None:
+            act = self.edit.addAction(qta.icon("mdi6.history"), QLineEdit.ActionPosition.TrailingPosition)
+            act.setToolTip(f"Recent {label.lower()}")
+            act.triggered.connect(lambda: self.recent_menu.popup(self.edit.mapToGlobal(self.edit.rect().bottomLeft())))
+
+    def text(self) -> str:
+        return self.edit.text()
+
+    def setText(self, text: str) -> None:
+        self.edit.setText(text)
+
+    def recent_actions(self) -> list[QAction]:
+        """The drop-down's entries, freshly listed: the default value, then the recent files."""
+        self._fill_recent()
+        return list(self.recent_menu.actions())
+
+    def _fill_recent(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        entries = [(f"Default ({self._default})", self._default)]
+        entries += [(Path(p).name, p) for p in (self._recent() if self._recent else [])]
+        for title, value in entries:
+            act = menu.addAction(title)
+            act.setToolTip(value)
+            act.triggered.connect(lambda _=False, v=value: self.edit.setText(v))
+        if len(entries) == 1:
+            menu.addAction("(no recent files)").setEnabled(False)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, f"Choose {self._label.lower()}", "",
+                                              "Weights (*.pt *.pth);;All files (*)")
+        if path:
+            self.edit.setText(path)
+
+
 class RestorePanel(QWidget):
     runRequested = Signal(str, dict, list)  # engine, params, damage class names
     cancelRequested = Signal()
@@ -48,6 +109,7 @@ class RestorePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.recent_weights: Callable[[], list[str]] = lambda: []  # set by the window: files a path field offers
         layout = QVBoxLayout(self)
         self.engine = QComboBox()
         for name in engine_names():
@@ -59,6 +121,7 @@ class RestorePanel(QWidget):
         layout.addWidget(self.description)
         self.params_box = QGroupBox("Parameters")
         self.params_form = QFormLayout(self.params_box)
+        self.params_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         layout.addWidget(self.params_box)
         classes = QGroupBox("Restore these damage classes")
         cl = QVBoxLayout(classes)
@@ -119,8 +182,7 @@ class RestorePanel(QWidget):
             self.params_form.addRow(spec.label, widget)
             self._param_widgets[spec.name] = widget
 
-    @staticmethod
-    def _widget_for(spec: ParamSpec) -> QWidget:
+    def _widget_for(self, spec: ParamSpec) -> QWidget:
         if spec.kind == "int":
             w: Any = QSpinBox()
             w.setRange(int(spec.minimum if spec.minimum is not None else -10**9), int(spec.maximum if spec.maximum is not None else 10**9))
@@ -133,6 +195,8 @@ class RestorePanel(QWidget):
         elif spec.kind == "bool":
             w = QCheckBox()
             w.setChecked(bool(spec.default))
+        elif spec.kind == "path":
+            w = PathEdit(str(spec.default), spec.label, recent=lambda: self.recent_weights())
         else:
             w = QComboBox()
             w.addItems(list(spec.choices))
@@ -148,7 +212,23 @@ class RestorePanel(QWidget):
                 values[name] = w.isChecked()
             elif isinstance(w, QComboBox):
                 values[name] = w.currentText()
+            elif isinstance(w, PathEdit):
+                values[name] = w.text()
         return values
+
+    def param_text(self, name: str) -> str | None:
+        """The text of the current engine's path parameter ``name``, or None if it has none."""
+        w = self._param_widgets.get(name)
+        return w.text() if isinstance(w, PathEdit) else None
+
+    def use_weights(self, engine: str, weights: str) -> None:
+        """Select ``engine`` and put ``weights`` in its weights field (after a fine-tuning)."""
+        index = self.engine.findData(engine)
+        if index >= 0:
+            self.engine.setCurrentIndex(index)
+        w = self._param_widgets.get("weights")
+        if isinstance(w, PathEdit):
+            w.setText(weights)
 
     def classes(self) -> list[str]:
         return [c.value for c, box in self.class_checks.items() if box.isChecked()]

@@ -1,0 +1,71 @@
+"""``muralstudio train`` and ``muralstudio finetune``: run our trainers with a progress bar."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Generator
+
+from muralstudio.core.errors import MuralStudioError
+from muralstudio.engines.base import drive
+from muralstudio.progressbar import ProgressBar
+
+
+def _log(message: str) -> None:
+    print(("\r" if sys.stderr.isatty() else "") + message, file=sys.stderr, flush=True)
+
+
+def _drive(label: str, run: Generator[Any, None, Any], quiet: bool) -> Any:
+    bar = ProgressBar(label, enabled=not quiet)
+    result = drive(run, bar.update)
+    bar.finish()
+    return result
+
+
+def _check_out(out: Path, force: bool, resume: bool = False) -> None:
+    if out.exists() and not (force or resume):
+        raise MuralStudioError(f"{out} exists; add --force to replace it.")
+    if not out.parent.is_dir():
+        raise MuralStudioError(f"The folder {out.parent} does not exist.")
+
+
+def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: Path | None = None,
+              masks: list[Path] | None = None, pretrain: list[Path] | None = None, features: Path | None = None,
+              options: dict[str, Any] | None = None, force: bool = False, quiet: bool = False,
+              log: Callable[[str], None] = _log) -> Any:
+    """Train ``model`` ('pconv' or 'features') for ``minutes`` and write the best weights to ``out``."""
+    if minutes <= 0:
+        raise MuralStudioError("--minutes must be more than 0.")
+    options = dict(options or {})
+    _check_out(out, force, options.get("resume", False))
+    if model == "features":
+        from muralstudio.train.features import FeatureTrainConfig, train_features
+
+        cfg = FeatureTrainConfig([str(d) for d in data], str(out), minutes, **options)
+        state = _drive("Training features", train_features(cfg, log), quiet)
+    else:
+        from muralstudio.train.inpaint import PConvTrainConfig, train_pconv
+
+        cfg = PConvTrainConfig([str(d) for d in data], str(out), minutes, masks=[str(m) for m in masks or []],
+                               pretrain=[str(p) for p in pretrain or []], init=str(init) if init else None,
+                               features=str(features) if features else None, **options)
+        state = _drive("Training PConv", train_pconv(cfg, log), quiet)
+    log(f"Best weights written to {out}: " + ", ".join(f"{k} {v}" for k, v in state.best.items()))
+    return state
+
+
+def run_finetune(image: Path, mask: Path | None, out: Path, minutes: float, *, init: Path | None = None,
+                 masks: list[Path] | None = None, options: dict[str, Any] | None = None, force: bool = False,
+                 quiet: bool = False, log: Callable[[str], None] = _log) -> Any:
+    """Fine-tune the PConv model on one mural's intact regions and write the weights to ``out``."""
+    from muralstudio.train.finetune import finetune_pconv
+
+    if minutes <= 0:
+        raise MuralStudioError("--minutes must be more than 0.")
+    _check_out(out, force)
+    run = finetune_pconv(image, mask, out, minutes, init=init, masks=masks, options=options, log=log)
+    state = _drive("Fine-tuning PConv", run, quiet)
+    first, best = state.history[0], state.best
+    log(f"Held-out patches of {image.name}: {first['psnr']:.2f} dB before, {best['psnr']:.2f} dB after "
+        f"(Telea {best['telea_psnr']:.2f} dB). Weights written to {out}.")
+    return state

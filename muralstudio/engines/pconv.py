@@ -1,0 +1,265 @@
+"""Learned inpainting with the PConv U-Net (partial convolutions, Liu et al. 2018).
+
+Only damaged regions are restored, each with a margin of context (crop-around-damage).
+A crop is reflect-padded to a multiple of the network's stride; a crop larger than the
+tile size is split into overlapping tiles whose outputs are feathered together with ramp
+weights. The network runs in eval mode without autograd, in channels_last memory format
+(about 1.5x faster on CPU). Known pixels come back bit-identical: only masked pixels are
+taken from the network. Grey images are restored as three equal channels and averaged back.
+
+The engine registers even when no trained weights are shipped yet; running it then raises
+a :class:`ModelError` that asks for a weights file. torch is imported only when the engine
+runs, so listing engines (GUI start, ``muralstudio --help``) stays fast.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generator
+
+import numpy as np
+
+from muralstudio.core.candidate import Patch
+from muralstudio.core.errors import ModelError
+from muralstudio.engines.base import (
+    Engine,
+    EngineRun,
+    InpaintRequest,
+    InpaintResult,
+    ParamSpec,
+    Progress,
+    Stopwatch,
+    register,
+)
+from muralstudio.ops.blend import TileBlender, from_float, to_float
+from muralstudio.ops.crop import Box, plan_crops, tile_box
+
+if TYPE_CHECKING:
+    import torch
+
+    from muralstudio.nets.pconv import PConvUNet
+    from muralstudio.nets.weights import Weights
+
+ARCH = "pconv-unet"  # the architecture name train.inpaint writes into weight files
+SHIPPED = "pconv"  # the manifest name of the shipped model
+OVERLAP = 64  # tile overlap in pixels (less for very small tiles)
+CACHE_SIZE = 2
+
+# -- model loading ------------------------------------------------------------------------
+
+_cache: OrderedDict[tuple[Any, ...], tuple[PConvUNet, Weights]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def resolve_weights(value: str) -> Path:
+    """The weight file for a ``weights`` parameter: a shipped model name or a file path."""
+    from muralstudio.nets.weights import shipped
+
+    value = value.strip() or SHIPPED
+    path = Path(value).expanduser()
+    if path.suffix or len(path.parts) > 1 or path.is_file():
+        return path
+    try:
+        return shipped(value)
+    except ModelError as exc:
+        raise ModelError(
+            f"{exc} The PConv engine needs trained weights: choose a .pt weights file "
+            "(Weights parameter, or --param weights=FILE on the command line)."
+        ) from None
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` picks CUDA, then MPS, then CPU; a named device must be usable here."""
+    import torch
+
+    from muralstudio.nets.weights import choose_device
+
+    device = choose_device(None if name in ("", "auto") else name)
+    usable = {"cpu": True, "cuda": torch.cuda.is_available(),
+              "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())}
+    if not usable.get(device.type, False):
+        raise ModelError(f"The device '{device}' is not available on this computer; choose auto or cpu.")
+    return device
+
+
+def build_model(weights: Weights, device: torch.device) -> PConvUNet:
+    """A PConv U-Net of the shape the file states, loaded strictly, in eval mode on ``device``."""
+    import torch
+
+    from muralstudio.nets.pconv import PConvConfig, PConvUNet
+    from muralstudio.nets.weights import load_state
+
+    known = {f.name for f in fields(PConvConfig)}
+    try:
+        config = PConvConfig(**{k: int(v) for k, v in weights.config.items() if k in known})
+        model = PConvUNet(config)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"{weights.path.name} states an unusable network shape: {exc}") from None
+    load_state(model, weights)
+    return model.eval().to(device, memory_format=torch.channels_last)
+
+
+def get_model(path: Path, device: torch.device) -> tuple[PConvUNet, Weights]:
+    """The model for ``path`` on ``device``, loaded once and kept for repeated runs.
+
+    The key includes the file's size and modification time, so a file rewritten in place
+    (a fine-tuning run saving again) is read anew.
+    """
+    from muralstudio.nets.weights import load_weights
+
+    try:
+        st = path.stat()
+    except OSError:
+        raise ModelError(f"The weights file {path} does not exist.") from None
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, str(device))
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    weights = load_weights(path, ARCH)
+    model = build_model(weights, device)
+    with _cache_lock:
+        _cache[key] = (model, weights)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return model, weights
+
+
+def clear_cache() -> None:
+    """Forget loaded models (tests, or to free memory)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+# -- running the network ------------------------------------------------------------------
+
+def _tile_plan(h: int, w: int, tile: int, multiple: int) -> tuple[list[Box], int]:
+    """Tiles covering an (h, w) array and their overlap; tile sides are multiples of ``multiple``."""
+    size = max(multiple, tile // multiple * multiple)
+    overlap = min(OVERLAP, size // 2)
+    return tile_box(Box(0, 0, h, w), size, overlap), overlap
+
+
+def _run_net(model: PConvUNet, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Network output (h, w, 3) float32 for one tile, reflect-padded to the net's multiple."""
+    import torch
+
+    h, w = hole.shape
+    m = model.config.multiple
+    pad = ((0, -h % m), (0, -w % m))
+    img = np.pad(image.astype(np.float32, copy=False), (*pad, (0, 0)), mode="reflect")
+    known = np.pad(~hole, pad, mode="reflect").astype(np.float32)
+    device = next(model.parameters()).device
+    # an (H, W, C) array permuted to (1, C, H, W) already has channels_last strides
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].to(device, memory_format=torch.channels_last)
+    k = torch.from_numpy(known)[None, None].to(device, memory_format=torch.channels_last)
+    with torch.inference_mode():
+        out = model(x, k)
+    return out[0, :, :h, :w].clamp(0.0, 1.0).permute(1, 2, 0).float().cpu().numpy()
+
+
+def restore_tiles(model: PConvUNet, image: np.ndarray, hole: np.ndarray, tile: int = 1024
+                  ) -> Generator[tuple[int, int], None, np.ndarray]:
+    """Restore ``image`` (h, w, 3) float32 in [0, 1] where ``hole`` (h, w) is set.
+
+    Yields (tiles done, tiles in all) after each tile so callers can report progress and
+    stop between tiles; returns the restored float32 array with known pixels unchanged.
+    """
+    model.eval()
+    h, w = hole.shape
+    tiles, overlap = _tile_plan(h, w, tile, model.config.multiple)
+    if len(tiles) == 1:
+        out = _run_net(model, image, hole)
+        yield 1, 1
+    else:
+        blender = TileBlender(Box(0, 0, h, w), 3, overlap)
+        for i, t in enumerate(tiles):
+            if hole[t.slices].any():
+                blender.add(t, _run_net(model, image[t.slices], hole[t.slices]))
+            yield i + 1, len(tiles)
+        out = blender.result()
+    return np.where(hole[..., None], out, image).astype(np.float32)
+
+
+def restore_array(model: PConvUNet, image: np.ndarray, hole: np.ndarray, tile: int = 1024) -> np.ndarray:
+    """:func:`restore_tiles` run to its end: for benchmarks and scripts on a whole image."""
+    run = restore_tiles(model, image, hole, tile)
+    while True:
+        try:
+            next(run)
+        except StopIteration as stop:
+            return stop.value
+
+
+# -- the engine ---------------------------------------------------------------------------
+
+class PConvEngine(Engine):
+    """The PConv U-Net behind the engine protocol."""
+
+    name = "pconv"
+    label = "PConv U-Net (learned)"
+    description = ("A network trained on mural patches fills each damaged region from its "
+                   "surroundings; good for losses and flaking larger than cracks.")
+    params = (
+        ParamSpec("weights", "Weights", "path", SHIPPED, in_name=False,
+                  help="'pconv' for the shipped model, or a .pt weights file (fine-tuned)."),
+        ParamSpec("margin", "Context margin", "int", 64, 0, 2048, in_name=False,
+                  help="Pixels of context kept around each damaged region."),
+        ParamSpec("tile", "Max tile size", "int", 1024, 64, 8192, in_name=False,
+                  help="Larger regions are split into overlapping tiles of at most this size."),
+        ParamSpec("device", "Device", "choice", "auto", choices=("auto", "cpu", "cuda", "mps"), in_name=False,
+                  help="Where the network runs; auto takes CUDA, then MPS, then the CPU."),
+    )
+
+    def candidate_name(self, params: dict[str, Any], seed: int | None = None) -> str:
+        """'pconv', with the weights file's stem when it is not the shipped model."""
+        w = str(params.get("weights", SHIPPED)).strip() or SHIPPED
+        return self.name if w == SHIPPED else f"{self.name} weights={Path(w).stem}"
+
+    def run(self, request: InpaintRequest) -> EngineRun:
+        request.validate()
+        params = self.resolve_params(request.params)
+        clock = Stopwatch()
+        model, weights = get_model(resolve_weights(params["weights"]), pick_device(params["device"]))
+        image, mask = request.image, request.mask
+        crops = plan_crops(mask, params["margin"])
+        mult = model.config.multiple
+        counts = [len(_tile_plan(c.box.height, c.box.width, params["tile"], mult)[0]) for c in crops]
+        total, done = sum(counts), 0
+        n = len(crops)
+        yield Progress(0.0, f"Restoring {n} region{'s' if n != 1 else ''}")
+        patches: list[Patch] = []
+        for i, crop in enumerate(crops):
+            pixels = image[crop.box.slices]
+            rgb = to_float(pixels)
+            if rgb.shape[2] == 1:
+                rgb = np.repeat(rgb, 3, axis=2)
+            run = restore_tiles(model, rgb, mask[crop.box.slices], params["tile"])
+            try:
+                while True:
+                    try:
+                        t, tiles = next(run)
+                    except StopIteration as stop:
+                        restored: np.ndarray = stop.value
+                        break
+                    where = f", tile {t} of {tiles}" if tiles > 1 else ""
+                    yield Progress((done + t) / total, f"Region {i + 1} of {n}{where}")
+            finally:
+                run.close()
+            done += counts[i]
+            if pixels.shape[2] == 1:
+                restored = restored.mean(axis=2, keepdims=True)
+            p, b = crop.paste, crop.box
+            inner = (slice(p.y0 - b.y0, p.y1 - b.y0), slice(p.x0 - b.x0, p.x1 - b.x0))
+            hole = mask[p.slices]
+            out = pixels[inner].copy()
+            out[hole] = from_float(restored[inner], image.dtype)[hole]
+            patches.append(Patch(p.y0, p.x0, out, hole.copy()))
+        return InpaintResult(self.name, patches, params, weights_sha256=weights.sha256,
+                             elapsed_s=clock.elapsed, name=self.candidate_name(params))
+
+
+PCONV = register(PConvEngine())

@@ -1,0 +1,1 @@
+"""Torch modules and the weights registry (models/manifest.json)."""

@@ -1,0 +1,1 @@
+"""Training: patch datasets, hole masks, losses and trainers for our own networks."""

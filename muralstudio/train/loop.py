@@ -1,0 +1,144 @@
+"""The time-boxed training loop shared by our trainers, as a generator of progress.
+
+A run lasts a given number of minutes of wall time, validates every few minutes, keeps the
+weights that validated best, and writes a checkpoint (network, optimiser, step, elapsed
+time) so an interrupted run resumes where it stopped. Like the engines it yields
+:class:`Progress` and stops when the generator is closed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Generator, Iterator
+
+import numpy as np
+import torch
+
+from muralstudio.core.progress import Progress
+from muralstudio.io.atomic import atomic_write_bytes
+from muralstudio.nets.weights import weights_bytes
+
+
+def shuffled_batches(source: Iterator[np.ndarray], batch: int, rng: np.random.Generator,
+                     buffer: int = 256) -> Iterator[np.ndarray]:
+    """Batches of patches drawn at random from a rolling buffer (patches of one image mix with others)."""
+    pool = [next(source) for _ in range(buffer)]
+    while True:
+        idx = rng.choice(len(pool), batch, replace=False)
+        yield np.stack([pool[i] for i in idx])
+        for i in idx:
+            pool[i] = next(source)
+
+
+def to_tensor(patches: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(N, H, W, 3) uint8 → (N, 3, H, W) float in [0, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(patches)).to(device)
+    return t.permute(0, 3, 1, 2).float().div_(255.0).contiguous(memory_format=torch.channels_last)
+
+
+@dataclass
+class RunFiles:
+    """Where a run writes: the weights, the configuration beside them, the checkpoint."""
+
+    out: Path
+
+    @property
+    def config(self) -> Path:
+        return self.out.with_suffix(".json")
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.out.with_suffix(".ckpt")
+
+
+@dataclass
+class LoopState:
+    step: int = 0
+    elapsed: float = 0.0
+    images: int = 0
+    best: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def save_weights(files: RunFiles, arch: str, net_config: dict[str, Any], model: torch.nn.Module,
+                 meta: dict[str, Any], run_config: dict[str, Any]) -> None:
+    atomic_write_bytes(files.out, weights_bytes(arch, net_config, model.state_dict(), meta))
+    atomic_write_bytes(files.config, json.dumps(run_config, indent=2, ensure_ascii=False).encode())
+
+
+def save_checkpoint(files: RunFiles, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    state: LoopState) -> None:
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "state": {"step": state.step, "elapsed": state.elapsed, "images": state.images,
+                          "best": state.best, "history": state.history}}, buf)
+    atomic_write_bytes(files.checkpoint, buf.getvalue())
+
+
+def load_checkpoint(files: RunFiles, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> LoopState:
+    blob = torch.load(files.checkpoint, map_location="cpu", weights_only=True)
+    model.load_state_dict(blob["model"])
+    optimizer.load_state_dict(blob["optimizer"])
+    s = blob["state"]
+    return LoopState(int(s["step"]), float(s["elapsed"]), int(s["images"]), dict(s["best"]), list(s["history"]))
+
+
+def timed_loop(
+    seconds: float,
+    step: Callable[[], tuple[float, int]],
+    validate: Callable[[], dict[str, float]],
+    on_best: Callable[[LoopState], None],
+    on_checkpoint: Callable[[LoopState], None],
+    state: LoopState,
+    key: str,
+    log: Callable[[str], None],
+    validate_every: float = 120.0,
+    checkpoint_every: float = 300.0,
+) -> Generator[Progress, None, LoopState]:
+    """Call ``step`` (returns loss, images) until ``seconds`` of training have passed.
+
+    ``validate`` returns figures; the one named ``key`` decides which weights are best
+    (higher is better), and ``on_best`` saves them.
+    """
+    t0 = time.monotonic() - state.elapsed
+    last_val = last_ckpt = time.monotonic()
+    ema: float | None = None
+    rate_t, rate_n = time.monotonic(), state.images
+
+    def check(final: bool = False) -> None:
+        figures = validate()
+        figures = {"step": state.step, "minutes": round(state.elapsed / 60, 2), **figures}
+        state.history.append(figures)
+        better = not state.best or figures[key] > state.best[key]
+        if better:
+            state.best = figures
+            on_best(state)
+        log("validation " + " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                     for k, v in figures.items()) + (" (best)" if better else ""))
+
+    if state.step == 0:
+        check()
+    while state.elapsed < seconds:
+        loss, n = step()
+        state.step += 1
+        state.images += n
+        state.elapsed = time.monotonic() - t0
+        ema = loss if ema is None else 0.95 * ema + 0.05 * loss
+        now = time.monotonic()
+        rate = (state.images - rate_n) / max(now - rate_t, 1e-6)
+        yield Progress(min(state.elapsed / seconds, 1.0),
+                       f"step {state.step} · loss {ema:.4f} · {rate:.1f} img/s")
+        if now - last_val >= validate_every:
+            check()
+            last_val = time.monotonic()
+        if now - last_ckpt >= checkpoint_every:
+            on_checkpoint(state)
+            last_ckpt = time.monotonic()
+    check(final=True)
+    on_checkpoint(state)
+    return state

@@ -1,0 +1,108 @@
+"""Short real training and fine-tuning runs with a tiny network (a few seconds each)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from muralstudio.cli import main
+from muralstudio.core.errors import MaskMismatchError, TrainingError
+from muralstudio.demo.mural import make_clean_mural
+from muralstudio.engines.base import drive
+from muralstudio.nets.weights import load_weights
+from muralstudio.train.finetune import finetune_on
+from muralstudio.train.inpaint import PConvTrainConfig, train_pconv
+
+TINY = {"base": 4, "depth": 3, "max_mult": 2}
+
+
+@pytest.fixture
+def murals(tmp_path: Path) -> Path:
+    folder = tmp_path / "murals"
+    folder.mkdir()
+    for i in range(3):
+        img = (make_clean_mural(160, 128, seed=i) >> 8).astype(np.uint8)
+        cv2.imwrite(str(folder / f"m{i}.png"), img[:, :, ::-1])
+    return folder
+
+
+def _config(murals: Path, out: Path, **kw) -> PConvTrainConfig:
+    opts = dict(net=TINY, patch=32, batch=4, loss_weights={"perceptual": 0.0}, validation_patches=4,
+                validate_every=1.0, checkpoint_every=1.0, per_image=4)
+    opts.update(kw)
+    return PConvTrainConfig([str(murals)], str(out), 0.05, **opts)
+
+
+def test_training_writes_weights_config_and_checkpoint(murals: Path, tmp_path: Path):
+    out = tmp_path / "net.pt"
+    state = drive(train_pconv(_config(murals, out), log=lambda m: None))
+    assert state.step > 0 and state.best["psnr"] > 0
+    w = load_weights(out, "pconv-unet")
+    assert w.config == TINY and w.meta["steps"] >= 0
+    assert all(v.dtype.is_floating_point is False or str(v.dtype) == "torch.float16" for v in w.state_dict.values())
+    cfg = json.loads(out.with_suffix(".json").read_text())
+    assert cfg["patch"] == 32 and cfg["net"] == TINY
+    assert out.with_suffix(".ckpt").is_file()
+
+
+def test_resume_continues_from_the_checkpoint(murals: Path, tmp_path: Path):
+    out = tmp_path / "net.pt"
+    first = drive(train_pconv(_config(murals, out), log=lambda m: None))
+    logs: list[str] = []
+    cfg = _config(murals, out, resume=True, lr=1e-5)
+    cfg.minutes = 0.1
+    second = drive(train_pconv(cfg, log=logs.append))
+    assert any(line.startswith(f"resumed at step {first.step}") for line in logs)
+    assert second.step > first.step
+
+
+def test_training_refuses_missing_folders(tmp_path: Path):
+    with pytest.raises(TrainingError, match="does not exist"):
+        drive(train_pconv(PConvTrainConfig([str(tmp_path / "nope")], str(tmp_path / "o.pt"), 1)))
+
+
+def test_finetune_learns_from_intact_regions_and_reports_before_and_after(murals: Path, tmp_path: Path):
+    base = tmp_path / "base.pt"
+    drive(train_pconv(_config(murals, base), log=lambda m: None))
+    image = make_clean_mural(480, 400, seed=5)  # 16-bit, like a scan
+    damage = np.zeros(image.shape[:2], bool)
+    damage[:, :40] = True
+    out = tmp_path / "tuned.pt"
+    state = drive(finetune_on(image, damage, out, 0.05, init=base,
+                              options={"patch": 32, "batch": 4, "validate_every": 1.0, "validation_patches": 6},
+                              log=lambda m: None))
+    assert len(state.history) >= 2 and "psnr" in state.history[0]
+    assert load_weights(out, "pconv-unet").meta["init_sha256"] == load_weights(base).sha256
+
+
+def test_finetune_refuses_a_mural_that_is_all_damage(tmp_path: Path, murals: Path):
+    base = tmp_path / "base.pt"
+    drive(train_pconv(_config(murals, base), log=lambda m: None))
+    image = make_clean_mural(200, 200, seed=1)
+    with pytest.raises(TrainingError, match="intact"):
+        drive(finetune_on(image, np.ones((200, 200), bool), tmp_path / "t.pt", 0.05, init=base,
+                          options={"patch": 32}))
+
+
+def test_cli_train_and_finetune_give_one_line_errors(tmp_path: Path, murals: Path, capsys):
+    assert main(["train", "pconv", "--data", str(tmp_path / "nope"), "--minutes", "1", "--out",
+                 str(tmp_path / "o.pt"), "--term", "perceptual=0"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "exists.pt").write_bytes(b"x")
+    assert main(["train", "pconv", "--data", str(murals), "--minutes", "1", "--out", str(tmp_path / "exists.pt")]) == 2
+    assert "--force" in capsys.readouterr().err
+    img = tmp_path / "wall.png"
+    cv2.imwrite(str(img), np.zeros((600, 600, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "mask.png"), np.zeros((10, 10), np.uint8))
+    assert main(["finetune", "pconv", str(img), "--mask", str(tmp_path / "mask.png"), "--minutes", "1",
+                 "--out", str(tmp_path / "t.pt"), "--init", str(tmp_path / "exists.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "mask" in err and "Traceback" not in err
+    assert main(["finetune", "pconv", str(img), "--minutes", "1", "--out", str(tmp_path / "t.pt"),
+                 "--init", str(tmp_path / "exists.pt")]) == 2
+    assert "not a" in capsys.readouterr().err
+    assert MaskMismatchError  # the mismatch is typed (raised before any training)
