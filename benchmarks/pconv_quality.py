@@ -4,8 +4,10 @@
 
 Validation split: the whole images named in ``muralstudio.train.patches.VALIDATION_IMAGES``
 (five xunmeng murals, two kerr photographs), never used in training. Holes: NVIDIA
-irregular masks held out of training (every 20th file), resized to each image, in three
-groups by file index: 1-10 %, 10-30 %, 30-50 %. Both engines restore exactly the same
+irregular masks held out of training (every 20th file), in three groups by file index
+(1-10 %, 10-30 %, 30-50 %), kept at the 512-px scale they were drawn for and mirrored
+across the image from a random offset (resizing them to a 1.5k image would make every
+hole two or three times larger than the damage they model). Both engines restore exactly the same
 image/hole pairs through the engine protocol (what a user gets). Prints whole-image PSNR
 and SSIM, GMSD over the hole and hole sharpness (1.0 = as sharp as the truth), and writes
 a contact sheet per group (masked input | Telea | PConv | truth) and a JSON of all figures.
@@ -39,6 +41,14 @@ METRICS = ("psnr", "ssim", "gmsd", "sharpness")
 def held_out_masks(folder: Path, lo: int, hi: int) -> list[Path]:
     return [folder / f"{i:05d}.png" for i in range(lo, hi) if i % VALIDATION_STRIDE == 0
             and (folder / f"{i:05d}.png").is_file()]
+
+
+def cover(mask: np.ndarray, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """``mask`` mirrored across an (h, w) image from a random offset, at its own scale."""
+    mh, mw = mask.shape
+    y, x = int(rng.integers(mh)), int(rng.integers(mw))
+    big = np.pad(mask, ((0, h + mh), (0, w + mw)), mode="symmetric")
+    return np.ascontiguousarray(big[y : y + h, x : x + w])
 
 
 def restore(engine: str, image: np.ndarray, hole: np.ndarray, params: dict) -> tuple[np.ndarray, float]:
@@ -94,7 +104,7 @@ def main() -> int:
             truth = load_rgb8(path)
             h, w = truth.shape[:2]
             for k, mpath in enumerate(rng.choice(pool, args.per_group, replace=False)):
-                hole = cv2.resize(load_mask_file(mpath).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+                hole = cover(load_mask_file(mpath), h, w, rng)
                 damaged = truth.copy()
                 damaged[hole] = 0  # the engines must not look under the hole
                 row, box = [], view_box(hole, 384)

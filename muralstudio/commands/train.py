@@ -41,6 +41,10 @@ def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: 
     if model == "features":
         from muralstudio.train.features import FeatureTrainConfig, train_features
 
+        extra = set(options) - {"batch", "patch", "lr", "device"}
+        if extra or init or masks or pretrain or features:
+            raise MuralStudioError("train features takes only --data, --minutes, --out, --batch, --patch, --lr "
+                                   "and --device.")
         cfg = FeatureTrainConfig([str(d) for d in data], str(out), minutes, **options)
         state = _drive("Training features", train_features(cfg, log), quiet)
     else:

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from muralstudio.nets.pconv import PConvUNet
     from muralstudio.nets.weights import Weights
 
-ARCH = "pconv-unet"  # the architecture name train.inpaint writes into weight files
 SHIPPED = "pconv"  # the manifest name of the shipped model
 OVERLAP = 64  # tile overlap in pixels (less for very small tiles)
 CACHE_SIZE = 2
@@ -119,6 +118,8 @@ def get_model(path: Path, device: torch.device) -> tuple[PConvUNet, Weights]:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
+    from muralstudio.nets.pconv import ARCH
+
     weights = load_weights(path, ARCH)
     model = build_model(weights, device)
     with _cache_lock:

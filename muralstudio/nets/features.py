@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+ARCH = "features"  # the architecture name in weight files
 FEATURE_WIDTHS = (32, 64, 128)
 
 

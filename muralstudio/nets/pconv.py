@@ -15,6 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+ARCH = "pconv-unet"  # the architecture name in weight files
+
+
 
 class PartialConv2d(nn.Module):
     """Conv2d over valid pixels only.

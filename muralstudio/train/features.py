@@ -17,14 +17,12 @@ import torch.nn.functional as F
 from muralstudio import __version__
 from muralstudio.core.errors import TrainingError
 from muralstudio.core.progress import Progress
-from muralstudio.nets.features import FEATURE_WIDTHS, FeatureNet, rotation_batch
+from muralstudio.nets.features import ARCH, FEATURE_WIDTHS, FeatureNet, rotation_batch
 from muralstudio.nets.weights import choose_device
 from muralstudio.train.loop import (
     LoopState, RunFiles, save_checkpoint, save_weights, shuffled_batches, timed_loop, to_tensor,
 )
 from muralstudio.train.patches import PatchConfig, PatchSource, image_files, load_rgb8
-
-ARCH = "features"
 
 
 @dataclass

@@ -20,7 +20,8 @@ from muralstudio.core.progress import Progress
 from muralstudio.io.images import read_image
 from muralstudio.io.masks import read_mask
 from muralstudio.nets.weights import load_weights, shipped
-from muralstudio.train.inpaint import ARCH, PConvRun, PConvTrainConfig
+from muralstudio.nets.pconv import ARCH
+from muralstudio.train.inpaint import PConvRun, PConvTrainConfig
 from muralstudio.train.loop import LoopState
 from muralstudio.train.patches import far_apart
 

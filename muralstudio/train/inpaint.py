@@ -1,8 +1,8 @@
-"""Training and fine-tuning the PConv U-Net on mural patches.
+"""Training the PConv U-Net on mural patches.
 
 ``train_pconv`` learns from folders of murals (optionally pre-training on other paintings
-first); ``finetune_pconv`` adapts a model to one mural from its intact regions only and
-measures the gain on patches of that mural kept out of its training.
+first); :class:`PConvRun` holds one run's data, network, loss and steps and is shared with
+fine-tuning (``train.finetune``).
 """
 
 from __future__ import annotations
@@ -18,20 +18,19 @@ import numpy as np
 import torch
 
 from muralstudio import __version__
-from muralstudio.core.errors import MaskMismatchError, TrainingError
+from muralstudio.core.errors import TrainingError
 from muralstudio.core.progress import Progress
-from muralstudio.io.masks import read_mask
+from muralstudio.nets.features import ARCH as FEATURE_ARCH
 from muralstudio.nets.features import FeatureNet
-from muralstudio.nets.pconv import PConvConfig, PConvUNet, composite
+from muralstudio.nets.pconv import ARCH, PConvConfig, PConvUNet, composite
 from muralstudio.nets.weights import choose_device, load_state, load_weights
-from muralstudio.train.holes import HoleSampler, load_mask_file, mask_files
-from muralstudio.train.losses import NEEDS_FEATURES, PRESETS, InpaintLoss
+from muralstudio.train.holes import DEFAULT_KINDS, DEFAULT_RATIOS, HoleSampler, mask_files
+from muralstudio.train.losses import NEEDS_FEATURES, PRESETS, TERMS, InpaintLoss
 from muralstudio.train.loop import (
     LoopState, RunFiles, load_checkpoint, save_checkpoint, save_weights, shuffled_batches, timed_loop, to_tensor,
 )
 from muralstudio.train.patches import PatchConfig, PatchSource, far_apart, image_files, load_rgb8
 
-ARCH = "pconv-unet"
 VALIDATION_RATIO = (0.10, 0.30)
 
 
@@ -53,8 +52,9 @@ class PConvTrainConfig:
     lr: float = 2e-4
     loss: str = "s0"
     loss_weights: dict[str, float] = field(default_factory=dict)
-    ratios: list[tuple[float, float, float]] = field(default_factory=lambda: [(0.01, 0.1, 0.3), (0.1, 0.3, 0.5), (0.3, 0.5, 0.2)])
-    kinds: dict[str, float] = field(default_factory=lambda: {"file": 0.4, "walk": 0.15, "strokes": 0.2, "cracks": 0.1, "losses": 0.15})
+    ratios: list[tuple[float, float, float]] = field(  # (low, high, weight) of the hole-ratio mix
+        default_factory=lambda: [(lo, hi, w) for (lo, hi), w in DEFAULT_RATIOS.items()])
+    kinds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_KINDS))
     bf16: bool = False
     device: str | None = None
     seed: int = 0
@@ -66,7 +66,6 @@ class PConvTrainConfig:
     validation_patches: int = 24
     resume: bool = False
     freeze_encoder_norm: bool = False
-    avoid_mask: str | None = None  # fine-tuning: damage of the mural, never trained on
 
 
 def _hole_sampler(cfg: PConvTrainConfig, seed: int, validation: bool = False) -> HoleSampler:
@@ -86,6 +85,20 @@ def validation_set(patches: list[np.ndarray], sampler: HoleSampler) -> tuple[np.
         filled = cv2.inpaint(img, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
         telea.append(_psnr(filled.astype(np.float64), img.astype(np.float64)))
     return truth, holes, float(np.mean(telea))
+
+
+def loss_weights(cfg: PConvTrainConfig) -> dict[str, float]:
+    """The run's loss terms and weights, checked before any data is loaded."""
+    if cfg.loss not in PRESETS:
+        raise TrainingError(f"Unknown loss preset '{cfg.loss}'; choose {', '.join(PRESETS)}.")
+    weights = {**PRESETS[cfg.loss], **cfg.loss_weights}
+    unknown = set(weights) - set(TERMS)
+    if unknown:
+        raise TrainingError(f"Unknown loss term {', '.join(sorted(unknown))}; terms are {', '.join(TERMS)}.")
+    if any(weights.get(t) for t in NEEDS_FEATURES) and not cfg.features:
+        raise TrainingError("The perceptual and style terms need --features (a feature network from "
+                            "'muralstudio train features'), or turn them off with --term perceptual=0.")
+    return weights
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -120,13 +133,11 @@ class PConvRun:
                 cfg.net = dict(w.config)
             load_state(self.model, w)
             self.init_sha = w.sha256
-        weights = {**PRESETS[cfg.loss], **cfg.loss_weights}
+        weights = loss_weights(cfg)
         self.feature_sha = None
         features = None
         if any(weights.get(t) for t in NEEDS_FEATURES):
-            if not cfg.features:
-                raise TrainingError("The perceptual and style terms need --features (a trained feature network).")
-            fw = load_weights(cfg.features, "features")
+            fw = load_weights(cfg.features, FEATURE_ARCH)
             fnet = load_state(FeatureNet(tuple(fw.config["widths"])), fw).to(self.device).eval()
             for p in fnet.parameters():
                 p.requires_grad_(False)
@@ -215,6 +226,7 @@ def _val_patches(paths: list[Path], size: int, count: int, max_side: int) -> lis
 
 def train_pconv(cfg: PConvTrainConfig, log: Callable[[str], None] = print) -> Generator[Progress, None, LoopState]:
     """Train on ``cfg.data`` (validation images excluded) for ``cfg.minutes``."""
+    loss_weights(cfg)
     folders = [Path(d) for d in cfg.data]
     for d in folders + [Path(p) for p in cfg.pretrain + cfg.masks]:
         if not d.exists():

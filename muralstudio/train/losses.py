@@ -23,6 +23,7 @@ PRESETS: dict[str, dict[str, float]] = {
     # S2: L_valid + 6·L_hole + 0.05·L_perc + 120·L_style + 0.1·L_tv + 5·(1 − SSIM)
     "s2": {"valid": 1.0, "hole": 6.0, "perceptual": 0.05, "style": 120.0, "tv": 0.1, "ssim": 5.0},
 }
+TERMS = ("valid", "hole", "ssim", "edge", "perceptual", "style", "tv")
 NEEDS_FEATURES = ("perceptual", "style")
 
 
@@ -78,7 +79,7 @@ class InpaintLoss:
     """A weighted sum of named terms; returns the total and each weighted term for logging."""
 
     def __init__(self, weights: dict[str, float], features: FeatureFn | None = None) -> None:
-        unknown = set(weights) - {"valid", "hole", "ssim", "edge", "perceptual", "style", "tv"}
+        unknown = set(weights) - set(TERMS)
         if unknown:
             raise ValueError(f"unknown loss terms: {', '.join(sorted(unknown))}")
         if any(weights.get(t) for t in NEEDS_FEATURES) and features is None:

@@ -15,7 +15,7 @@ from muralstudio.core.errors import Cancelled, ModelError
 from muralstudio.engines import InpaintRequest, ParamSpec, drive, engine_names, get_engine
 from muralstudio.engines import pconv as engine_mod
 from muralstudio.nets import weights as weights_mod
-from muralstudio.nets.pconv import PConvConfig, PConvUNet
+from muralstudio.nets.pconv import ARCH, PConvConfig, PConvUNet
 from muralstudio.nets.weights import weights_bytes
 
 H, W = 96, 128
@@ -24,7 +24,7 @@ H, W = 96, 128
 def save_tiny(path, seed=0, base=4, depth=3):
     torch.manual_seed(seed)
     cfg = PConvConfig(base, depth)
-    path.write_bytes(weights_bytes(engine_mod.ARCH, cfg.to_dict(), PConvUNet(cfg).state_dict(), {"seed": seed}))
+    path.write_bytes(weights_bytes(ARCH, cfg.to_dict(), PConvUNet(cfg).state_dict(), {"seed": seed}))
     return path
 
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from muralstudio.core.errors import ModelError, MuralStudioError
-from muralstudio.nets.pconv import PConvConfig, PConvUNet
+from muralstudio.nets.pconv import ARCH, PConvConfig, PConvUNet
 from muralstudio.nets.weights import load_state, load_weights, manifest, shipped, weights_bytes
 
-ARCH = "pconv-unet"
+
 CONFIG = PConvConfig(4, 3)
 
 

@@ -92,6 +92,11 @@ def test_cli_train_and_finetune_give_one_line_errors(tmp_path: Path, murals: Pat
     assert main(["train", "pconv", "--data", str(tmp_path / "nope"), "--minutes", "1", "--out",
                  str(tmp_path / "o.pt"), "--term", "perceptual=0"]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert main(["train", "pconv", "--data", str(murals), "--minutes", "1", "--out", str(tmp_path / "o.pt")]) == 2
+    assert "--features" in capsys.readouterr().err
+    assert main(["train", "pconv", "--data", str(murals), "--minutes", "1", "--out", str(tmp_path / "o.pt"),
+                 "--term", "colour=1"]) == 2
+    assert "Unknown loss term colour" in capsys.readouterr().err
     (tmp_path / "exists.pt").write_bytes(b"x")
     assert main(["train", "pconv", "--data", str(murals), "--minutes", "1", "--out", str(tmp_path / "exists.pt")]) == 2
     assert "--force" in capsys.readouterr().err
