@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
 from muralstudio import __version__
 from muralstudio.core.errors import Cancelled, MuralStudioError
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("export", help="archive a project (or a restored file) as layered files")
     x.add_argument("project", nargs="?", type=Path, help="a .mural project")
     x.add_argument("--format", required=True, choices=("layered-tiff", "multipage-tiff", "ora", "report"))
-    x.add_argument("--out", required=True, type=Path, help="file to write")
+    x.add_argument("--out", required=True, type=Path, help="file to write (a report: .html or .pdf)")
     x.add_argument("--image", type=Path, help="without a project: the original scan")
     x.add_argument("--mask", type=Path, help="without a project: the mask that was restored")
     x.add_argument("--mask-class", default="loss", help="damage class of --mask (default: loss)")
@@ -129,6 +129,16 @@ def demo_dir() -> Path:
     return base / "muralstudio" / f"demo-{__version__}"
 
 
+def _pdf_exporter() -> Any:
+    """The PDF report writer (Qt renders it), imported only when a PDF is asked for."""
+    def export(*a: Any, **kw: Any) -> Any:
+        from muralstudio.gui.report_pdf import export_report_pdf
+
+        return export_report_pdf(*a, **kw)
+
+    return export
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "restore":
         from muralstudio.commands.restore import run_restore
@@ -151,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
             raise MuralStudioError("Give either a project or --image/--mask/--restored, not both.")
         path = run_export(args.format, args.out, project=args.project, image=args.image, mask=args.mask,
                           restored=args.restored, mask_class=args.mask_class, compression=args.compression,
-                          force=args.force, quiet=args.quiet)
+                          force=args.force, quiet=args.quiet, pdf_exporter=_pdf_exporter())
         print(f"Exported {path}")
         return 0
     if args.command == "train":

@@ -27,7 +27,7 @@ FORMATS: dict[str, tuple[Exporter, tuple[str, ...]]] = {
     "layered-tiff": (export_layered_tiff, (".tif", ".tiff")),
     "multipage-tiff": (export_multipage_tiff, (".tif", ".tiff")),
     "ora": (export_ora, (".ora",)),
-    "report": (export_report, (".html",)),
+    "report": (export_report, (".html", ".pdf")),
 }
 COMPRESSIONS = ("none", "lzw", "deflate")
 
@@ -86,9 +86,18 @@ def run_export(
     compression: str | None = None,
     force: bool = False,
     quiet: bool = False,
+    pdf_exporter: Exporter | None = None,
 ) -> Path:
-    """Export a project (or a scan + mask + restored file) to ``out`` in format ``fmt``."""
+    """Export a project (or a scan + mask + restored file) to ``out`` in format ``fmt``.
+
+    A report ending in .pdf is written by ``pdf_exporter`` (Qt renders it; the caller, which
+    may use the GUI layer, passes it in).
+    """
     exporter, suffixes = FORMATS[fmt]
+    if fmt == "report" and out.suffix.lower() == ".pdf":
+        if pdf_exporter is None:
+            raise UsageError("PDF reports are not available here; write an .html report.")
+        exporter = pdf_exporter
     if out.suffix.lower() not in suffixes:
         raise UsageError(f"A {fmt} export needs a file name ending in {' or '.join(suffixes)}, not {out.name}.")
     if out.exists() and not force:
@@ -106,7 +115,7 @@ def run_export(
         if fmt == "ora":
             raise UsageError("OpenRaster layers are PNG; --compression applies to TIFF exports only.")
         if fmt == "report":
-            raise UsageError("--compression applies to TIFF exports only, not to an HTML report.")
+            raise UsageError("--compression applies to TIFF exports only, not to a report.")
         kwargs["compression"] = compression
     bar = ProgressBar(f"export {out.name}", enabled=not quiet)
     try:

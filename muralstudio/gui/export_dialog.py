@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QProgressD
 from muralstudio.core.document import Mural
 from muralstudio.gui.worker import JobRunner
 from muralstudio.io.export import export_layered_tiff, export_multipage_tiff, export_ora
+from muralstudio.gui.report_pdf import export_report_pdf
 from muralstudio.io.report import export_report
 
 FORMATS = {
@@ -17,6 +18,7 @@ FORMATS = {
     "Multipage TIFF, one page per layer (*.tif *.tiff)": (export_multipage_tiff, ".tif", True),
     "OpenRaster for GIMP and Krita (*.ora)": (export_ora, ".ora", False),
     "Intervention report (*.html)": (export_report, ".html", False),
+    "Intervention report, PDF (*.pdf)": (export_report_pdf, ".pdf", False),
 }
 COMPRESSIONS = ["none (archive master)", "lzw", "deflate"]
 
@@ -28,7 +30,7 @@ def run_archive_export(parent: QWidget, doc: Mural, base: Path, source: Path | N
         return None
     exporter, suffix, is_tiff = FORMATS.get(chosen, next(iter(FORMATS.values())))
     target = Path(path)
-    if target.suffix.lower() not in (".tif", ".tiff", ".ora", ".html"):
+    if target.suffix.lower() not in (".tif", ".tiff", ".ora", ".html", ".pdf"):
         target = target.with_suffix(suffix)
     if source is not None and target.resolve() == source.resolve():
         QMessageBox.warning(parent, "Cannot export", "The original scan is never overwritten; choose another name.")
