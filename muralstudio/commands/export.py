@@ -20,6 +20,7 @@ from muralstudio.io.export import export_layered_tiff, export_multipage_tiff, ex
 from muralstudio.io.images import read_image
 from muralstudio.io.masks import read_mask
 from muralstudio.io.report import export_report
+from muralstudio.ops.context import with_context_metrics
 from muralstudio.progressbar import ProgressBar
 
 Exporter = Callable[..., Generator[Progress, None, Path]]
@@ -117,6 +118,8 @@ def run_export(
         if fmt == "report":
             raise UsageError("--compression applies to TIFF exports only, not to a report.")
         kwargs["compression"] = compression
+    if fmt == "report":
+        exporter = with_context_metrics(exporter)
     bar = ProgressBar(f"export {out.name}", enabled=not quiet)
     try:
         path = drive(exporter(out, doc, **kwargs), bar.update)

@@ -12,6 +12,7 @@ from muralstudio.gui.worker import JobRunner
 from muralstudio.io.export import export_layered_tiff, export_multipage_tiff, export_ora
 from muralstudio.gui.report_pdf import export_report_pdf
 from muralstudio.io.report import export_report
+from muralstudio.ops.context import with_context_metrics
 
 FORMATS = {
     "Photoshop-layered TIFF (*.tif *.tiff)": (export_layered_tiff, ".tif", True),
@@ -59,6 +60,8 @@ def run_archive_export(parent: QWidget, doc: Mural, base: Path, source: Path | N
     runner.finished.connect(done)
     runner.failed.connect(failed)
     runner.cancelled.connect(dialog.reset)
+    if exporter in (export_report, export_report_pdf):
+        exporter = with_context_metrics(exporter)
     runner.start(lambda: exporter(target, doc, **kwargs))
     parent._export_runner = runner  # type: ignore[attr-defined]  # keep it alive while it runs
     return runner

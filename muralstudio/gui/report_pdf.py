@@ -101,13 +101,15 @@ def export_report_pdf(
     doc: Mural,
     *,
     force: bool = False,
-    ratings: dict[str, Any] | None = None,
-    max_side: int = 1600,
+    **report: Any,
 ) -> Generator[Progress, None, Path]:
-    """Write the intervention report of ``doc`` as PDF (atomically, like every export)."""
+    """Write the intervention report of ``doc`` as PDF (atomically, like every export).
+
+    ``report`` takes :func:`export_report`'s options (ratings, metrics, max_side, ...).
+    """
     target = check_target(path, doc, force)
     with tempfile.TemporaryDirectory(prefix="muralstudio-report-") as tmp:
-        run = export_report(Path(tmp) / "report.html", doc, ratings=ratings, max_side=max_side)
+        run = export_report(Path(tmp) / "report.html", doc, **report)
         try:
             while True:
                 p = next(run)

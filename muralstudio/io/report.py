@@ -166,13 +166,16 @@ def _summary(prov: dict[str, Any], npix: int) -> str:
             f"{_when(rest['created'])}; classes: {', '.join(classes) or 'none'}.")
 
 
-def _candidates(doc: Mural, ratings: dict[str, Any] | None) -> str:
+def _candidates(doc: Mural, ratings: dict[str, Any] | None, metrics: dict[str, dict[str, float]] | None,
+                labels: dict[str, str]) -> str:
     if not doc.candidates:
         return "<p>No candidate was made.</p>"
     criteria = list(CRITERIA)
     for r in (ratings or {}).values():
         criteria += [c for c in (r or {}).get("scores", {}) if c not in criteria]
     head = ["", "Name", "Engine", "Parameters", "Seed", "Weights (sha256)", "Time (s)", "Restored px"]
+    keys = list(labels) if metrics else []
+    head += [labels[k] for k in keys]
     if ratings is not None:
         head += ["Rater", *(c.capitalize() for c in criteria), "Mean", "Rating note"]
     rows = ["<tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
@@ -186,6 +189,8 @@ def _candidates(doc: Mural, ratings: dict[str, Any] | None) -> str:
             f"<td><code>{_e(p.weights_sha256[:12]) if p.weights_sha256 else '–'}</code></td>",
             f'<td class="num">{p.elapsed_s:.2f}</td>', f'<td class="num">{cand.restored_area():,}</td>',
         ]
+        figures = (metrics or {}).get(cand.id, {})
+        cells += [f'<td class="num">{figures[k]:.3g}</td>' if k in figures else "<td>–</td>" for k in keys]
         if ratings is not None:
             r = ratings.get(cand.id) or {}
             scores = r.get("scores", {}) or {}
@@ -197,6 +202,10 @@ def _candidates(doc: Mural, ratings: dict[str, Any] | None) -> str:
         rows.append("<tr>" + "".join(cells) + "</tr>")
     chosen = doc.chosen_id is not None
     note = "<p>★ the chosen candidate (the one in the composite).</p>" if chosen else "<p>No candidate was chosen.</p>"
+    if keys:
+        note += ("<p>Texture: the fill's mean gradient over that of the intact paint within 16 px around it "
+                 "(1 = as textured, below 1 = smoother). Tone shift: the fill's mean luminance minus "
+                 "the surroundings' (0–255).</p>")
     if ratings is not None:
         note += f"<p>Scores 1 (poor) to 5 (excellent) on: {_e(', '.join(CRITERIA))}.</p>"
     return f"<table>{''.join(rows)}</table>{note}"
@@ -216,7 +225,8 @@ def _damage(views: _Views, prov: dict[str, Any], npix: int) -> str:
     return _img(views.overlay(), "damage masks", "Damage masks over the dimmed original.") + table
 
 
-def _write(temp: Path, job: ExportJob, ratings: dict[str, Any] | None, max_side: int) -> None:
+def _write(temp: Path, job: ExportJob, ratings: dict[str, Any] | None, max_side: int,
+           metrics: dict[str, dict[str, float]] | None, labels: dict[str, str]) -> None:
     doc, px, prov = job.doc, job.px, job.provenance
     views = _Views(px, max_side)
     step = views.f * max(1, (8 * 2**20) // max(1, px.width * px.channels * px.dtype.itemsize * views.f))
@@ -252,7 +262,7 @@ def _write(temp: Path, job: ExportJob, ratings: dict[str, Any] | None, max_side:
                      + _img(after, "after (detail)", f"After, {where}.") + "</div></section>")
     job.advance(1, "Writing the damage masks and the candidates")
     parts.append('<section id="damage"><h2>Damage masks</h2>' + _damage(views, prov, npix) + "</section>")
-    parts.append(f'<section id="candidates"><h2>Candidates considered</h2>{_candidates(doc, ratings)}</section>')
+    parts.append(f'<section id="candidates"><h2>Candidates considered</h2>{_candidates(doc, ratings, metrics, labels)}</section>')
     parts.append(f'<section id="provenance"><h2>Provenance</h2>{_dl(prov)}</section>')
     notes = doc.notes.strip()
     chosen = doc.chosen
@@ -275,12 +285,16 @@ def export_report(
     force: bool = False,
     ratings: dict[str, Any] | None = None,
     max_side: int = 1600,
+    metrics: dict[str, dict[str, float]] | None = None,
+    metric_labels: dict[str, str] | None = None,
 ) -> Generator[Progress, None, Path]:
     """Write an HTML intervention report of ``doc`` (see the module docstring).
 
     ``ratings``: ``{candidate_id: {"rater": str, "scores": {criterion: 1-5}, "note": str}}``
-    adds the raters' scores to the candidates table. ``max_side`` bounds the overview images
+    adds the raters' scores to the candidates table; ``metrics`` (``{candidate_id: {key:
+    value}}``, columns named by ``metric_labels``) adds measured figures. ``max_side`` bounds the overview images
     and the full-resolution crop. Written atomically like the other exports; an existing
     target is refused without ``force``. Raises ImageWriteError.
     """
-    return (yield from run_export(path, doc, force, lambda temp, job: _write(temp, job, ratings, max_side)))
+    return (yield from run_export(path, doc, force, lambda temp, job: _write(temp, job, ratings, max_side, metrics,
+                                                                              metric_labels or {})))

@@ -131,3 +131,13 @@ def test_cli_report(tmp_path, capsys):
     capsys.readouterr()
     assert main(args[:-3] + ["--out", str(tmp_path / "r.htm"), "-q"]) == 2
     assert ".html" in capsys.readouterr().err
+
+
+def test_report_shows_measured_figures_per_candidate(tmp_path):
+    doc = make_doc(tmp_path)
+    cid = doc.candidates[0].id
+    path, _ = run(export_report(tmp_path / "r.html", doc, metrics={cid: {"texture_ratio": 0.512}},
+                                metric_labels={"texture_ratio": "Texture (fill/around)"}))
+    text = path.read_text()
+    assert "<th>Texture (fill/around)</th>" in text and '<td class="num">0.512</td>' in text
+    assert "<td>–</td>" in text  # the second candidate has no figure
