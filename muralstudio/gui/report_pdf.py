@@ -45,6 +45,7 @@ def for_print(html: str, text_width: float, text_height: float) -> str:
     html = _IMG.sub(scale, html)
     html = _PAIR.sub(r'<table width="100%" cellspacing="4"><tr><td width="50%">\1</td>'
                      r'<td width="50%">\2</td></tr></table>', html)
+    html = html.replace("<table>", '<table style="font-size: small">')  # wide tables: fewer broken words
     html = html.replace("<figure>", "<div>").replace("</figure>", "</div>")
     html = html.replace("<figcaption>", '<p style="font-size:small; color:#555">').replace("</figcaption>", "</p>")
     for section in PAGE_BREAK_BEFORE:
