@@ -76,25 +76,27 @@ def main() -> int:
     # restore the marked damage with Telea and show the candidate
     win.canvas.fit()
     win.layers.outline.setChecked(True)
-    ended = []
+    ended: list[str] = []
     win.runner.finished.connect(lambda _r: ended.append("finished"))
     win.runner.failed.connect(lambda msg: ended.append(msg))
-    win.run_job("telea", win.restore.params(), win.restore.classes())
-    while not ended:
-        app.processEvents()
-    if ended[0] != "finished":
-        print(f"the restoration failed: {ended[0]}", file=sys.stderr)
+
+    def restore(engine: str) -> bool:
+        """Run ``engine`` on the marked damage in the window and wait for it."""
+        ended.clear()
+        win.run_job(engine, win.restore.params(), win.restore.classes())
+        while not ended:
+            app.processEvents()
+        if ended[0] != "finished":
+            print(f"the {engine} restoration failed: {ended[0]}", file=sys.stderr)
+        return ended[0] == "finished"
+
+    if not restore("telea"):
         return 1
     shot("restored")
 
     # the same damage restored by the learned PConv engine, a loss seen at 200 %
-    ended.clear()
     win.restore.use_weights("pconv", "pconv")
-    win.run_job("pconv", win.restore.params(), win.restore.classes())
-    while not ended:
-        app.processEvents()
-    if ended[0] != "finished":
-        print(f"the PConv restoration failed: {ended[0]}", file=sys.stderr)
+    if not restore("pconv"):
         return 1
     win.toggle_masks()  # masks hidden: the restored paint itself
     win.canvas.set_zoom(2.0)

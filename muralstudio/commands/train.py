@@ -37,6 +37,8 @@ def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: 
     if minutes <= 0:
         raise MuralStudioError("--minutes must be more than 0.")
     options = dict(options or {})
+    if options.get("batch", 1) < 1 or options.get("patch", 32) < 32 or options.get("lr", 1.0) <= 0:
+        raise MuralStudioError("--batch must be at least 1, --patch at least 32 and --lr more than 0.")
     _check_out(out, force, options.get("resume", False))
     if model == "features":
         from muralstudio.train.features import FeatureTrainConfig, train_features

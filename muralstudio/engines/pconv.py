@@ -72,16 +72,9 @@ def resolve_weights(value: str) -> Path:
 
 def pick_device(name: str) -> torch.device:
     """``auto`` picks CUDA, then MPS, then CPU; a named device must be usable here."""
-    import torch
-
     from muralstudio.nets.weights import choose_device
 
-    device = choose_device(None if name in ("", "auto") else name)
-    usable = {"cpu": True, "cuda": torch.cuda.is_available(),
-              "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())}
-    if not usable.get(device.type, False):
-        raise ModelError(f"The device '{device}' is not available on this computer; choose auto or cpu.")
-    return device
+    return choose_device(name or "auto")
 
 
 def build_model(weights: Weights, device: torch.device) -> PConvUNet:

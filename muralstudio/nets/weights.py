@@ -28,17 +28,25 @@ MANIFEST = "manifest.json"
 def choose_device(name: str | None = None) -> torch.device:
     """The device to compute on: ``name`` when given, else CUDA, then MPS, then CPU."""
     env = name or os.environ.get("MURALSTUDIO_DEVICE")
-    if env:
+    if env and env != "auto":
         try:
-            return torch.device(env)
+            device = torch.device(env)
         except RuntimeError:
-            raise ModelError(f"Unknown device '{env}'; use cpu, cuda or mps.") from None
+            raise ModelError(f"Unknown device '{env}'; use auto, cpu, cuda or mps.") from None
+        if not _available(device.type):
+            raise ModelError(f"The device '{device}' is not available on this computer; choose auto or cpu.")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
+    if _available("mps"):
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _available(kind: str) -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return {"cpu": True, "cuda": torch.cuda.is_available(),
+            "mps": bool(mps is not None and mps.is_available())}.get(kind, False)
 
 
 def sha256_of(path: Path) -> str:
@@ -79,10 +87,10 @@ def load_weights(path: str | os.PathLike[str], arch: str | None = None) -> Weigh
         raise ModelError(f"The weights file {path} does not exist.")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError, KeyError) as exc:
-        raise ModelError(f"{path.name} is not a readable weights file (damaged or truncated): {exc}") from None
-    except Exception as exc:  # unpickling refuses foreign objects with assorted errors
-        raise ModelError(f"{path.name} is not a Mural Studio weights file: {exc}") from None
+    except (EOFError, OSError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"{path.name} cannot be read as a weights file (damaged or truncated: {exc}).") from None
+    except Exception:  # torch refuses foreign or damaged content with assorted errors and long texts
+        raise ModelError(f"{path.name} is not a Mural Studio weights file, or it is damaged.") from None
     if not isinstance(blob, dict) or not {"arch", "config", "state_dict"} <= set(blob):
         raise ModelError(f"{path.name} is not a Mural Studio weights file.")
     if arch is not None and blob["arch"] != arch:

@@ -8,7 +8,6 @@ starting weights).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable, Generator
 
@@ -103,8 +102,3 @@ def finetune_on(image: np.ndarray, damage: np.ndarray | None, out: Path, minutes
     run.files.checkpoint.unlink(missing_ok=True)  # a fine-tuning is not resumed: keep the weights only
     return state
 
-
-def default_masks() -> list[Path]:
-    """Hole-mask folders to fine-tune with when none are given: MURALSTUDIO_MASKS, if set."""
-    env = os.environ.get("MURALSTUDIO_MASKS")
-    return [Path(p) for p in env.split(os.pathsep)] if env else []

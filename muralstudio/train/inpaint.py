@@ -24,6 +24,7 @@ from muralstudio.nets.features import ARCH as FEATURE_ARCH
 from muralstudio.nets.features import FeatureNet
 from muralstudio.nets.pconv import ARCH, PConvConfig, PConvUNet, composite
 from muralstudio.nets.weights import choose_device, load_state, load_weights
+from muralstudio.ops.metrics import psnr
 from muralstudio.train.holes import DEFAULT_KINDS, DEFAULT_RATIOS, HoleSampler, mask_files
 from muralstudio.train.losses import NEEDS_FEATURES, PRESETS, TERMS, InpaintLoss
 from muralstudio.train.loop import (
@@ -83,7 +84,7 @@ def validation_set(patches: list[np.ndarray], sampler: HoleSampler) -> tuple[np.
     telea = []
     for img, hole in zip(truth, holes):
         filled = cv2.inpaint(img, hole.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
-        telea.append(_psnr(filled.astype(np.float64), img.astype(np.float64)))
+        telea.append(psnr(filled, img))
     return truth, holes, float(np.mean(telea))
 
 
@@ -99,11 +100,6 @@ def loss_weights(cfg: PConvTrainConfig) -> dict[str, float]:
         raise TrainingError("The perceptual and style terms need --features (a feature network from "
                             "'muralstudio train features'), or turn them off with --term perceptual=0.")
     return weights
-
-
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    err = float(((a - b) ** 2).mean())
-    return 10 * math.log10(255.0**2 / max(err, 1e-10))
 
 
 class PConvRun:
@@ -175,11 +171,11 @@ class PConvRun:
             truth = to_tensor(self.val_truth[i : i + 8], self.device)
             known = torch.from_numpy(~self.val_holes[i : i + 8]).to(self.device).float()[:, None]
             comp = composite(truth, known, self.model(truth * known, known).clamp(0, 1))
-            pred = (comp * 255).round().permute(0, 2, 3, 1).cpu().numpy()
-            scores += [_psnr(p, t.astype(np.float64)) for p, t in zip(pred, self.val_truth[i : i + 8])]
-        psnr = float(np.mean(scores))
-        return {"patch": self.cfg.patch, "psnr": round(psnr, 3), "telea_psnr": round(self.telea_psnr, 3),
-                "gain_db": round(psnr - self.telea_psnr, 3)}
+            pred = (comp * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+            scores += [psnr(p, t) for p, t in zip(pred, self.val_truth[i : i + 8])]
+        mean = float(np.mean(scores))
+        return {"patch": self.cfg.patch, "psnr": round(mean, 3), "telea_psnr": round(self.telea_psnr, 3),
+                "gain_db": round(mean - self.telea_psnr, 3)}
 
     def meta(self, state: LoopState) -> dict[str, Any]:
         return {"software": f"muralstudio {__version__}", "torch": str(torch.__version__),
