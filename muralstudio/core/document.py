@@ -8,6 +8,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from muralstudio.core import masks as maskops
+from muralstudio.core.assessment import Rating
 from muralstudio.core.brush import Brush, Rect, StrokeRasterizer, apply_coverage
 from muralstudio.core.candidate import Candidate
 from muralstudio.core.damage import DamageClass
@@ -74,6 +75,7 @@ class Mural:
         self._layers[GUIDE] = np.zeros((h, w), bool)
         self.candidates: list[Candidate] = []
         self.chosen_id: str | None = None
+        self.ratings: dict[str, list[Rating]] = {}  # candidate id -> one rating per rater
         self.notes: str = ""
         self.history = history if history is not None else History()
         self._listeners: list[Listener] = []
@@ -208,6 +210,44 @@ class Mural:
 
         setter(after)(self)
         self.history.push(CallbackStep("Choose result", setter(after), setter(before)))
+
+    def ratings_of(self, cid: str) -> list[Rating]:
+        """The ratings given to a candidate, in the order they were first given."""
+        return list(self.ratings.get(cid, ()))
+
+    def rate(self, cid: str, rating: Rating) -> None:
+        """Record a rater's judgement of a candidate as one step (it replaces theirs, if any)."""
+        self._set_rating(cid, rating.rater, rating, f"Rate {self.candidate(cid).name}")
+
+    def unrate(self, cid: str, rater: str) -> None:
+        """Withdraw a rater's judgement of a candidate as one step."""
+        self._set_rating(cid, rater, None, f"Withdraw rating of {self.candidate(cid).name}")
+
+    def _set_rating(self, cid: str, rater: str, rating: Rating | None, label: str) -> None:
+        before = list(self.ratings.get(cid, []))
+        after = list(before)
+        index = next((i for i, r in enumerate(after) if r.rater == rater), None)
+        if rating is None:
+            if index is None:
+                return
+            del after[index]
+        elif index is None:
+            after.append(rating)
+        else:
+            after[index] = rating
+
+        def setter(value: list[Rating]) -> Callable[[object], None]:
+            def apply(_: object) -> None:
+                if value:
+                    self.ratings[cid] = list(value)
+                else:
+                    self.ratings.pop(cid, None)
+                self._notify("ratings", None)
+
+            return apply
+
+        setter(after)(self)
+        self.history.push(CallbackStep(label, setter(after), setter(before)))
 
     @property
     def chosen(self) -> Candidate | None:

@@ -143,6 +143,8 @@ class CanvasView(CanvasInputMixin, CanvasPaintMixin, CanvasGeometryMixin, QAbstr
         if key == "candidates":
             self._candidates_changed()
             return
+        if key == "ratings":
+            return
         ov = self._ov
         if ov is None:
             return

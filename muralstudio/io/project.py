@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from muralstudio import __version__
+from muralstudio.core.assessment import Rating
 from muralstudio.core.candidate import Candidate, Patch, Provenance
 from muralstudio.core.damage import DamageClass
 from muralstudio.core.document import GUIDE, Mural, mask_key
@@ -196,6 +197,7 @@ def save_project(
         "layers": layers,
         "candidates": candidates,
         "chosen_id": doc.chosen_id,
+        "ratings": {c.id: [r.to_dict() for r in doc.ratings_of(c.id)] for c in doc.candidates if doc.ratings_of(c.id)},
         "notes": doc.notes,
         "history": {"labels": list(doc.history.labels), "position": doc.history.position},
         "extras": extras_json,
@@ -242,6 +244,29 @@ def _provenance(d: Any, name: str, notices: list[str]) -> Provenance:
         return Provenance.from_dict({k: v for k, v in d.items() if k in known})
     except TypeError as exc:
         raise bundle.damaged(name, f"a candidate's provenance is incomplete ({exc})") from exc
+
+
+def _load_ratings(raw: Any, ids: set[str], notices: list[str]) -> dict[str, list[Rating]]:
+    """The ratings of a manifest; malformed records and unknown candidates are left out with a notice."""
+    out: dict[str, list[Rating]] = {}
+    if not isinstance(raw, dict):
+        return out
+    dropped = 0
+    for cid, records in raw.items():
+        if cid not in ids or not isinstance(records, list):
+            dropped += 1 if not isinstance(records, list) else len(records)
+            continue
+        for rec in records:
+            try:
+                rating = Rating.from_dict(rec)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                dropped += 1
+                continue
+            kept = [r for r in out.get(cid, []) if r.rater != rating.rater]  # one rating per rater
+            out[cid] = kept + [rating]
+    if dropped:
+        notices.append(f"{dropped} rating(s) could not be read and were left out.")
+    return out
 
 
 def _load_candidate(zf: zipfile.ZipFile, path: Path, c: dict[str, Any], shape: tuple[int, int],
@@ -324,6 +349,7 @@ def load_project(path: str | os.PathLike[str], *, original: str | os.PathLike[st
                 notices.append("The chosen result was not found among the candidates; none is chosen.")
                 chosen = None
             doc.chosen_id = chosen
+            doc.ratings = _load_ratings(data.get("ratings"), {c.id for c in doc.candidates}, notices)
             doc.notes = str(data.get("notes") or "")
             history = data.get("history") or {}
             extras = data.get("extras") or {}

@@ -3,7 +3,7 @@
 One file a conservator can archive or print: the scan (name, size, bit depth, ICC profile),
 a summary sentence, before/after views, a full-resolution crop of the largest restored
 region, the damage masks as coloured overlays with the marked area per class, the candidates
-considered (with optional ratings on S1's criteria), the full provenance record and the
+considered with the experts' ratings on S1's criteria, the full provenance record and the
 notes. Images are embedded as 8-bit PNG data URIs; no external resource is referenced.
 Every string from the document or the caller is HTML-escaped.
 
@@ -26,16 +26,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from muralstudio.core.assessment import CRITERIA, overall
 from muralstudio.core.damage import STYLES, DamageClass
 from muralstudio.core.document import Mural
 from muralstudio.core.progress import Progress
 from muralstudio.io.export import MASK_ORDER, DocumentPixels, ExportJob, bands, run_export
 from muralstudio.io.icc import profile_name
 
-__all__ = ["CRITERIA", "export_report"]
+__all__ = ["export_report"]
 
-#: The criteria raters score restorations on (S1), 1 to 5 each.
-CRITERIA = ("factual accuracy", "textural detail", "contextual semantics", "holistic visual coherence")
 OVERLAY_ALPHA = 0.65
 DIM = 0.45
 CSS = """
@@ -166,18 +165,30 @@ def _summary(prov: dict[str, Any], npix: int) -> str:
             f"{_when(rest['created'])}; classes: {', '.join(classes) or 'none'}.")
 
 
-def _candidates(doc: Mural, ratings: dict[str, Any] | None, metrics: dict[str, dict[str, float]] | None,
-                labels: dict[str, str]) -> str:
+def _ratings_table(doc: Mural) -> str:
+    """Every rater's judgement of every candidate, one row each."""
+    rows = ["<tr>" + "".join(f"<th>{_e(h)}</th>" for h in
+                             ["Candidate", "Rater", "Date", *(c.capitalize() for c in CRITERIA), "Mean", "Note"])
+            + "</tr>"]
+    for cand in doc.candidates:
+        for r in doc.ratings_of(cand.id):
+            mean = r.mean()
+            rows.append("<tr>" + f"<td>{_e(cand.name)}</td><td>{_e(r.rater)}</td><td>{_e(_when(r.created))}</td>"
+                        + "".join(f'<td class="num">{_e(r.scores.get(c, "–"))}</td>' for c in CRITERIA)
+                        + (f'<td class="num">{mean:.2f}</td>' if mean is not None else "<td>–</td>")
+                        + f"<td>{_e(r.note)}</td></tr>")
+    if len(rows) == 1:
+        return "<p>No candidate was rated.</p>"
+    return (f"<table>{''.join(rows)}</table><p>Scores from 1 (poor) to 5 (excellent) on the four criteria of "
+            f"expert assessment: {_e(', '.join(CRITERIA))}.</p>")
+
+
+def _candidates(doc: Mural, metrics: dict[str, dict[str, float]] | None, labels: dict[str, str]) -> str:
     if not doc.candidates:
         return "<p>No candidate was made.</p>"
-    criteria = list(CRITERIA)
-    for r in (ratings or {}).values():
-        criteria += [c for c in (r or {}).get("scores", {}) if c not in criteria]
     head = ["", "Name", "Engine", "Parameters", "Seed", "Weights (sha256)", "Time (s)", "Restored px"]
     keys = list(labels) if metrics else []
-    head += [labels[k] for k in keys]
-    if ratings is not None:
-        head += ["Rater", *(c.capitalize() for c in criteria), "Mean", "Rating note"]
+    head += [labels[k] for k in keys] + ["Rating (mean)", "Raters"]
     rows = ["<tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
     for cand in doc.candidates:
         p = cand.provenance
@@ -191,14 +202,10 @@ def _candidates(doc: Mural, ratings: dict[str, Any] | None, metrics: dict[str, d
         ]
         figures = (metrics or {}).get(cand.id, {})
         cells += [f'<td class="num">{figures[k]:.3g}</td>' if k in figures else "<td>–</td>" for k in keys]
-        if ratings is not None:
-            r = ratings.get(cand.id) or {}
-            scores = r.get("scores", {}) or {}
-            cells.append(f"<td>{_e(r.get('rater', '–'))}</td>")
-            cells += [f'<td class="num">{_e(scores.get(c, "–"))}</td>' for c in criteria]
-            nums = [float(v) for v in scores.values() if isinstance(v, (int, float))]
-            cells.append(f'<td class="num">{sum(nums) / len(nums):.2f}</td>' if nums else "<td>–</td>")
-            cells.append(f"<td>{_e(r.get('note', ''))}</td>")
+        ratings = doc.ratings_of(cand.id)
+        score = overall(ratings)
+        cells.append(f'<td class="num">{score:.2f}</td>' if score is not None else "<td>–</td>")
+        cells.append(f'<td class="num">{len(ratings)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     chosen = doc.chosen_id is not None
     note = "<p>★ the chosen candidate (the one in the composite).</p>" if chosen else "<p>No candidate was chosen.</p>"
@@ -206,9 +213,7 @@ def _candidates(doc: Mural, ratings: dict[str, Any] | None, metrics: dict[str, d
         note += ("<p>Texture: the fill's mean gradient over that of the intact paint within 16 px around it "
                  "(1 = as textured, below 1 = smoother). Tone shift: the fill's mean luminance minus "
                  "the surroundings' (0–255).</p>")
-    if ratings is not None:
-        note += f"<p>Scores 1 (poor) to 5 (excellent) on: {_e(', '.join(CRITERIA))}.</p>"
-    return f"<table>{''.join(rows)}</table>{note}"
+    return f"<table>{''.join(rows)}</table>{note}<h3>Expert ratings</h3>{_ratings_table(doc)}"
 
 
 def _damage(views: _Views, prov: dict[str, Any], npix: int) -> str:
@@ -225,7 +230,7 @@ def _damage(views: _Views, prov: dict[str, Any], npix: int) -> str:
     return _img(views.overlay(), "damage masks", "Damage masks over the dimmed original.") + table
 
 
-def _write(temp: Path, job: ExportJob, ratings: dict[str, Any] | None, max_side: int,
+def _write(temp: Path, job: ExportJob, max_side: int,
            metrics: dict[str, dict[str, float]] | None, labels: dict[str, str]) -> None:
     doc, px, prov = job.doc, job.px, job.provenance
     views = _Views(px, max_side)
@@ -262,7 +267,7 @@ def _write(temp: Path, job: ExportJob, ratings: dict[str, Any] | None, max_side:
                      + _img(after, "after (detail)", f"After, {where}.") + "</div></section>")
     job.advance(1, "Writing the damage masks and the candidates")
     parts.append('<section id="damage"><h2>Damage masks</h2>' + _damage(views, prov, npix) + "</section>")
-    parts.append(f'<section id="candidates"><h2>Candidates considered</h2>{_candidates(doc, ratings, metrics, labels)}</section>')
+    parts.append(f'<section id="candidates"><h2>Candidates considered</h2>{_candidates(doc, metrics, labels)}</section>')
     parts.append(f'<section id="provenance"><h2>Provenance</h2>{_dl(prov)}</section>')
     notes = doc.notes.strip()
     chosen = doc.chosen
@@ -283,18 +288,16 @@ def export_report(
     doc: Mural,
     *,
     force: bool = False,
-    ratings: dict[str, Any] | None = None,
     max_side: int = 1600,
     metrics: dict[str, dict[str, float]] | None = None,
     metric_labels: dict[str, str] | None = None,
 ) -> Generator[Progress, None, Path]:
     """Write an HTML intervention report of ``doc`` (see the module docstring).
 
-    ``ratings``: ``{candidate_id: {"rater": str, "scores": {criterion: 1-5}, "note": str}}``
-    adds the raters' scores to the candidates table; ``metrics`` (``{candidate_id: {key:
+    The raters' judgements come from the document (``doc.ratings``); ``metrics`` (``{candidate_id: {key:
     value}}``, columns named by ``metric_labels``) adds measured figures. ``max_side`` bounds the overview images
     and the full-resolution crop. Written atomically like the other exports; an existing
     target is refused without ``force``. Raises ImageWriteError.
     """
-    return (yield from run_export(path, doc, force, lambda temp, job: _write(temp, job, ratings, max_side, metrics,
+    return (yield from run_export(path, doc, force, lambda temp, job: _write(temp, job, max_side, metrics,
                                                                               metric_labels or {})))

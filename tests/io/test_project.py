@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import ImageCms
 
+from muralstudio.core.assessment import Rating
 from muralstudio.core.candidate import Candidate, Patch, Provenance
 from muralstudio.core.damage import DamageClass
 from muralstudio.core.document import GUIDE, Mural
@@ -78,6 +79,7 @@ def _assert_same(doc: Mural, back: Mural) -> None:
         assert back.layer_array(key).dtype == bool
         assert np.array_equal(back.layer_array(key), doc.layer_array(key)), key
     assert [c.id for c in back.candidates] == [c.id for c in doc.candidates]
+    assert back.ratings == doc.ratings
     for a, b in zip(doc.candidates, back.candidates):
         assert (a.name, a.notes, a.provenance) == (b.name, b.notes, b.provenance)
         assert len(a.patches) == len(b.patches)
@@ -106,7 +108,9 @@ def test_round_trip(tmp_path, embed, dtype, channels):
     scan, px = _scan(tmp_path, dtype, channels)
     before = _fingerprint(scan)
     doc = _document(read_image(scan))
-    extras = {"ratings": {doc.candidates[0].id: {"stars": 4, "by": "Li Wei"}}, "zoom": [1.5, 2]}
+    doc.rate(doc.candidates[0].id, Rating("Li Wei", {"textural detail": 4, "factual accuracy": 3}, "seam at left"))
+    doc.rate(doc.candidates[0].id, Rating("Ana", {"holistic visual coherence": 2}))
+    extras = {"zoom": [1.5, 2]}
     target = tmp_path / "cave.mural"
     save_project(target, doc, embed_original=embed, source=scan, extras=extras)
     assert _fingerprint(scan) == before  # the scan is only ever read
@@ -430,3 +434,18 @@ def test_unwritable_folder(read_only_folder, tmp_path):
     with pytest.raises(ImageWriteError, match="permission denied"):
         save_project(read_only_folder / "p.mural", doc, source=scan)
     assert os.listdir(read_only_folder) == []
+
+
+def test_malformed_ratings_are_left_out_with_a_notice(saved, tmp_path):
+    data = _manifest(saved)
+    cid = data["candidates"][0]["id"]
+    data["ratings"] = {
+        cid: [{"rater": "Li", "scores": {"textural detail": 4}}, {"rater": "Bad", "scores": {"textural detail": 9}},
+              {"scores": {}}, {"rater": "Li", "scores": {"textural detail": 5}}],
+        "gone": [{"rater": "Li", "scores": {}}],
+    }
+    odd = tmp_path / "odd.mural"
+    _rewrite(saved, odd, replace={"project.json": json.dumps(data)})
+    doc, info = load_project(odd)
+    assert [(r.rater, r.scores) for r in doc.ratings_of(cid)] == [("Li", {"textural detail": 5})]
+    assert info.notices == ["3 rating(s) could not be read and were left out."]

@@ -19,7 +19,8 @@ from muralstudio.core.errors import ImageWriteError
 from muralstudio.core.progress import Progress
 from muralstudio.core.raster import RasterImage
 from muralstudio.io.icc import srgb_profile
-from muralstudio.io.report import CRITERIA, export_report
+from muralstudio.core.assessment import CRITERIA, Rating
+from muralstudio.io.report import export_report
 
 H, W = 120, 200
 SECTIONS = ("summary", "before-after", "detail", "damage", "candidates", "provenance", "notes")
@@ -65,9 +66,10 @@ def images(text: str) -> list[Image.Image]:
 def test_report_sections_images_and_escaping(tmp_path):
     doc = make_doc(tmp_path)
     cand = doc.chosen
-    ratings = {cand.id: {"rater": "A. <Conservator>", "scores": {c: 4 for c in CRITERIA}, "note": "good & fine"}}
+    doc.rate(cand.id, Rating("A. <Conservator>", {c: 4 for c in CRITERIA}, "good & fine"))
+    doc.rate(cand.id, Rating("B. Restorer", {"textural detail": 2}))
     target = tmp_path / "report.html"
-    path, steps = run(export_report(target, doc, ratings=ratings, max_side=100))
+    path, steps = run(export_report(target, doc, max_side=100))
     assert path == target and target.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name != target.name] == []  # no temporary left
     assert all(isinstance(s, Progress) for s in steps) and steps[-1].fraction == 1.0
@@ -81,6 +83,7 @@ def test_report_sections_images_and_escaping(tmp_path):
     assert "fill &lt;one&gt;" in text and "second try" in text and "★" in text
     assert "2,400 pixels" in text and "16-bit" in text and "sRGB" in text
     assert "A. &lt;Conservator&gt;" in text and "good &amp; fine" in text and "Textural detail" in text
+    assert '<td class="num">3.60</td>' in text  # mean of 4, 4, 4, 4 and 2 over both raters
     assert "<script>" not in text and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in text
     assert "http://" not in text.replace("http://cv.iptc.org", "") and "https://" not in text
     imgs = images(text)
