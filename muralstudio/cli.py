@@ -17,6 +17,7 @@ from muralstudio.core.errors import Cancelled, MuralStudioError
 
 COMMANDS = ("gui", "restore", "eval", "demo", "export", "train", "finetune")
 EXIT_BAD_INPUT = 2
+DEFAULT_SHEET = "eval-contact-sheet.png"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,6 +32,18 @@ def _param(text: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got '{text}'")
     name, value = text.split("=", 1)
     return name.strip(), value.strip()
+
+
+def _engine_list(text: str) -> list[str]:
+    """``--engine telea,ns``: engine names, each checked against the registered ones."""
+    from muralstudio.engines import engine_names
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in engine_names()]
+    if unknown or not names:
+        what = f"unknown engine '{unknown[0]}'" if unknown else "no engine named"
+        raise argparse.ArgumentTypeError(f"{what} (choose from {', '.join(engine_names())})")
+    return names
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,11 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="any other engine parameter (repeatable)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    e = sub.add_parser("eval", help="score restored images against the truth")
-    e.add_argument("--gt", required=True, type=Path, help="folder of undamaged reference images")
-    e.add_argument("--mask", required=True, type=Path, help="folder of masks (white = restored region)")
-    e.add_argument("--pred", required=True, type=Path, help="folder of restored images")
+    e = sub.add_parser("eval", help="score restored images against the truth, or run engines and score them",
+                       description="Either score existing results (--gt, --mask, --pred) or run engines on a "
+                                   "data set and score each (--engine, --data).")
+    e.add_argument("--gt", type=Path, help="folder of undamaged reference images")
+    e.add_argument("--mask", type=Path, help="folder of masks (white = restored region)")
+    e.add_argument("--pred", type=Path, help="folder of restored images")
+    e.add_argument("--engine", action="append", type=_engine_list, default=[], metavar="E[,E...]",
+                   help=f"engines to run and score ({', '.join(engine_names())}); repeatable or comma-separated")
+    e.add_argument("--data", type=Path, help="with --engine: folder holding gt/, mask/ and optionally masked/")
+    e.add_argument("--param", action="append", type=_param, default=[], metavar="NAME=VALUE",
+                   help="engine parameter for every engine that takes it, or ENGINE.NAME=VALUE (repeatable)")
+    e.add_argument("--sheet", type=Path, metavar="FILE.png",
+                   help=f"with --engine: where to write the contact sheet (default: {DEFAULT_SHEET} here)")
+    e.add_argument("--no-sheet", action="store_true", help="with --engine: write no contact sheet")
     e.add_argument("--json", action="store_true", help="print one JSON object of the mean metrics")
+    e.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     x = sub.add_parser("export", help="archive a project (or a restored file) as layered files")
     x.add_argument("project", nargs="?", type=Path, help="a .mural project")
@@ -150,9 +174,15 @@ def _run(args: argparse.Namespace) -> int:
         run_restore(args.input, args.mask, args.out, args.engine, params, quiet=args.quiet)
         return 0
     if args.command == "eval":
-        from muralstudio.commands.evaluate import run_eval
+        from muralstudio.commands.evaluate import check_form, run_engine_eval, run_eval
 
-        run_eval(args.gt, args.mask, args.pred, args.json, sys.stdout)
+        engines = [name for group in args.engine for name in group]
+        params = dict(args.param)
+        if check_form((args.gt, args.mask, args.pred), engines, args.data, params, args.sheet) == "engines":
+            sheet = None if args.no_sheet else args.sheet or Path(DEFAULT_SHEET)
+            run_engine_eval(args.data, engines, params, args.json, sys.stdout, sheet=sheet, quiet=args.quiet)
+        else:
+            run_eval(args.gt, args.mask, args.pred, args.json, sys.stdout)
         return 0
     if args.command == "export":
         from muralstudio.commands.export import run_export

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
+
+import numpy as np
 
 from muralstudio.commands.pairing import Job, UsageError, plan_restore
 from muralstudio.core.candidate import apply_patches
-from muralstudio.core.errors import ImageWriteError, MaskMismatchError
-from muralstudio.engines import InpaintRequest, drive, get_engine
+from muralstudio.core.errors import EngineError, ImageWriteError, MaskMismatchError
+from muralstudio.engines import InpaintRequest, InpaintResult, drive, get_engine
 from muralstudio.io.images import SUPPORTED_EXTENSIONS, read_image, read_image_header, write_image
 from muralstudio.io.masks import read_mask
 from muralstudio.progressbar import ProgressBar
@@ -23,6 +25,49 @@ def _check_output(job: Job) -> None:
         )
 
 
+def resolve_engine_params(names: Sequence[str], given: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each named engine's full, checked parameters from ``--param`` values (shared by restore
+    and eval).
+
+    ``NAME=VALUE`` goes to every engine that takes NAME, ``ENGINE.NAME=VALUE`` to that engine
+    only. With one engine every name is handed to it, so its own check explains a bad one; with
+    several, a name none of them takes is refused. Raises EngineError before any work starts.
+    """
+    engines = [get_engine(n) for n in names]
+    per: dict[str, dict[str, Any]] = {e.name: {} for e in engines}
+    for key, value in given.items():
+        target, _, name = key.rpartition(".")
+        if target:
+            if target not in per:
+                raise EngineError(f"--param {key}: '{target}' is not one of the engines run ({', '.join(per)}).")
+            per[target][name] = value
+            continue
+        takers = [e.name for e in engines if any(p.name == key for p in e.params)]
+        if not takers and len(engines) > 1:
+            takes = "; ".join(f"{e.name} takes {', '.join(p.name for p in e.params) or 'none'}" for e in engines)
+            raise EngineError(f"No engine run takes a parameter '{key}' ({takes}).")
+        for n in takers or [engines[0].name]:
+            per[n][key] = value
+    return {e.name: e.resolve_params(per[e.name]) for e in engines}
+
+
+def restore_pixels(
+    engine_name: str, pixels: np.ndarray, mask: np.ndarray, params: dict[str, Any], bar: ProgressBar
+) -> tuple[np.ndarray, InpaintResult]:
+    """Run one engine on ``pixels`` through the engine protocol, drawing progress on ``bar``.
+
+    Returns a copy of ``pixels`` with the engine's patches pasted in (known pixels untouched)
+    and the engine's result (for provenance). The bar is ended cleanly when the engine fails.
+    """
+    request = InpaintRequest(pixels, mask, params)
+    try:
+        result = drive(get_engine(engine_name).run(request), bar.update)
+    except BaseException:
+        bar.abort()
+        raise
+    return apply_patches(pixels, result.patches), result
+
+
 def run_restore(
     input_: Path, mask: Path, output: Path, engine_name: str, params: dict[str, Any], quiet: bool = False
 ) -> int:
@@ -31,8 +76,7 @@ def run_restore(
     All inputs are checked (pairing, headers, output names) before anything is written, so
     a bad file found early leaves no outputs behind. Each output is written atomically.
     """
-    engine = get_engine(engine_name)
-    resolved = engine.resolve_params(params)
+    resolved = resolve_engine_params([engine_name], params)[engine_name]
     jobs = plan_restore(input_, mask, output)
     for job in jobs:
         _check_output(job)
@@ -63,13 +107,7 @@ def _restore_one(job: Job, engine_name: str, params: dict[str, Any], label: str,
         notes = write_image(job.output, image)
     else:
         bar = ProgressBar(label, enabled=not quiet)
-        request = InpaintRequest(image.pixels, mask, params)
-        try:
-            result = drive(get_engine(engine_name).run(request), bar.update)
-        except BaseException:
-            bar.abort()
-            raise
-        restored = apply_patches(image.pixels, result.patches)
+        restored, result = restore_pixels(engine_name, image.pixels, mask, params, bar)
         prov = result.provenance(("mask",)).to_dict()
         prov["source"] = job.image.name
         prov["mask"] = job.mask.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import qtawesome as qta
@@ -43,6 +44,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self.session: Session | None = None
         self.shown_candidate: str | None = None
+        self.compare: Any = None  # the Compare and assess window, made when first asked for
         self.ctx = ToolContext()
         self.tools: dict[str, Tool] = {cls.name: cls(self.ctx) for cls in TOOLS}
         self.runner = JobRunner(self)
@@ -109,6 +111,8 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         self.outline_act = self._action(view, "mdi6.vector-square", "Mask &outlines only", self.layers.outline.toggle, QKeySequence("O"))
         self._action(view, "mdi6.eye-off-outline", "&Hide or show all masks", self.toggle_masks, QKeySequence("H"))
+        view.addSeparator()
+        self._action(view, "mdi6.compare", "&Compare and assess…", self.open_compare, QKeySequence("Ctrl+K"))
         tools_menu = bar.addMenu("&Tools")
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
@@ -219,7 +223,23 @@ class MainWindow(QMainWindow):
             self.show_candidate(doc.chosen_id)  # a saved project opens on its chosen result
         self.restore.refresh_candidates(doc, self.shown_candidate)
         self.finetune.refresh()
+        if self.compare is not None:
+            self.compare.set_document(doc, self.canvas.pyramid())
         self.update_title()
+
+    def open_compare(self) -> None:
+        """Show the Compare and assess window on the current document."""
+        if self.session is None:
+            self.statusBar().showMessage("Open a scan first.", 5000)
+            return
+        if self.compare is None:
+            from muralstudio.gui.compare.window import CompareWindow
+
+            self.compare = CompareWindow(self.settings, self)
+            self.compare.set_document(self.session.doc, self.canvas.pyramid())
+        self.compare.show()
+        self.compare.raise_()
+        self.compare.activateWindow()
 
     def _doc_changed(self, key: str, rect: object) -> None:
         if key == "candidates" and self.session is not None:
@@ -394,6 +414,8 @@ class MainWindow(QMainWindow):
         if self.runner.is_running():
             self.runner.cancel()
             self.runner.wait()
+        if self.compare is not None:
+            self.compare.close()
         self.save_settings()
         self.files.close_recovery()
         event.accept()

@@ -33,11 +33,12 @@ from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from muralstudio.core import masks as maskops
+from muralstudio.core.candidate import Candidate
 from muralstudio.core.damage import STYLES, DamageClass
 from muralstudio.core.document import GUIDE, Mural, mask_key
 from muralstudio.core.errors import ImageWriteError, MuralStudioError
@@ -99,15 +100,15 @@ def _intersect(a: Box, b: Box) -> Box | None:
 
 class DocumentPixels:
     """Rows of every layer of a document, computed when asked from the original, the masks
-    and the chosen candidate's patches; nothing the size of the image is kept."""
+    and a candidate's patches (by default the chosen one); nothing the size of the image is kept."""
 
-    def __init__(self, doc: Mural) -> None:
+    def __init__(self, doc: Mural, candidate: Candidate | None | Literal["chosen"] = "chosen") -> None:
         self.doc = doc
         self.original = doc.original.pixels
         self.height, self.width, self.channels = (int(n) for n in self.original.shape)
         self.dtype = self.original.dtype
         self.top = int(np.iinfo(self.dtype).max)
-        self.candidate = doc.chosen
+        self.candidate = doc.chosen if isinstance(candidate, str) else candidate
         self.patches = list(self.candidate.patches) if self.candidate is not None else []
         rows = [(p.y, p.x, p.y + p.mask.shape[0], p.x + p.mask.shape[1]) for p in self.patches]
         self._boxes = np.array(rows, dtype=np.int64).reshape(-1, 4)

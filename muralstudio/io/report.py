@@ -183,7 +183,8 @@ def _ratings_table(doc: Mural) -> str:
             f"expert assessment: {_e(', '.join(CRITERIA))}.</p>")
 
 
-def _candidates(doc: Mural, metrics: dict[str, dict[str, float]] | None, labels: dict[str, str]) -> str:
+def _candidates(doc: Mural, metrics: dict[str, dict[str, float]] | None, labels: dict[str, str],
+                help_: dict[str, str]) -> str:
     if not doc.candidates:
         return "<p>No candidate was made.</p>"
     head = ["", "Name", "Engine", "Parameters", "Seed", "Weights (sha256)", "Time (s)", "Restored px"]
@@ -201,7 +202,8 @@ def _candidates(doc: Mural, metrics: dict[str, dict[str, float]] | None, labels:
             f'<td class="num">{p.elapsed_s:.2f}</td>', f'<td class="num">{cand.restored_area():,}</td>',
         ]
         figures = (metrics or {}).get(cand.id, {})
-        cells += [f'<td class="num">{figures[k]:.3g}</td>' if k in figures else "<td>–</td>" for k in keys]
+        cells += [f'<td class="num">{figures[k]:.3g}</td>' if not math.isnan(figures.get(k, math.nan)) else "<td>–</td>"
+                  for k in keys]
         ratings = doc.ratings_of(cand.id)
         score = overall(ratings)
         cells.append(f'<td class="num">{score:.2f}</td>' if score is not None else "<td>–</td>")
@@ -210,9 +212,7 @@ def _candidates(doc: Mural, metrics: dict[str, dict[str, float]] | None, labels:
     chosen = doc.chosen_id is not None
     note = "<p>★ the chosen candidate (the one in the composite).</p>" if chosen else "<p>No candidate was chosen.</p>"
     if keys:
-        note += ("<p>Texture: the fill's mean gradient over that of the intact paint within 16 px around it "
-                 "(1 = as textured, below 1 = smoother). Tone shift: the fill's mean luminance minus "
-                 "the surroundings' (0–255).</p>")
+        note += "<p>" + "<br>".join(f"{_e(labels[k])}: {_e(help_[k])}" for k in keys if k in help_) + "</p>"
     return f"<table>{''.join(rows)}</table>{note}<h3>Expert ratings</h3>{_ratings_table(doc)}"
 
 
@@ -231,7 +231,7 @@ def _damage(views: _Views, prov: dict[str, Any], npix: int) -> str:
 
 
 def _write(temp: Path, job: ExportJob, max_side: int,
-           metrics: dict[str, dict[str, float]] | None, labels: dict[str, str]) -> None:
+           metrics: dict[str, dict[str, float]] | None, labels: dict[str, str], help_: dict[str, str]) -> None:
     doc, px, prov = job.doc, job.px, job.provenance
     views = _Views(px, max_side)
     step = views.f * max(1, (8 * 2**20) // max(1, px.width * px.channels * px.dtype.itemsize * views.f))
@@ -267,7 +267,7 @@ def _write(temp: Path, job: ExportJob, max_side: int,
                      + _img(after, "after (detail)", f"After, {where}.") + "</div></section>")
     job.advance(1, "Writing the damage masks and the candidates")
     parts.append('<section id="damage"><h2>Damage masks</h2>' + _damage(views, prov, npix) + "</section>")
-    parts.append(f'<section id="candidates"><h2>Candidates considered</h2>{_candidates(doc, metrics, labels)}</section>')
+    parts.append(f'<section id="candidates"><h2>Candidates considered</h2>{_candidates(doc, metrics, labels, help_)}</section>')
     parts.append(f'<section id="provenance"><h2>Provenance</h2>{_dl(prov)}</section>')
     notes = doc.notes.strip()
     chosen = doc.chosen
@@ -291,13 +291,15 @@ def export_report(
     max_side: int = 1600,
     metrics: dict[str, dict[str, float]] | None = None,
     metric_labels: dict[str, str] | None = None,
+    metric_help: dict[str, str] | None = None,
 ) -> Generator[Progress, None, Path]:
     """Write an HTML intervention report of ``doc`` (see the module docstring).
 
-    The raters' judgements come from the document (``doc.ratings``); ``metrics`` (``{candidate_id: {key:
-    value}}``, columns named by ``metric_labels``) adds measured figures. ``max_side`` bounds the overview images
-    and the full-resolution crop. Written atomically like the other exports; an existing
+    The raters' judgements come from the document (``doc.ratings``). ``metrics``
+    (``{candidate_id: {key: value}}``, columns named by ``metric_labels`` and explained below
+    the table by ``metric_help``) adds measured figures. ``max_side`` bounds the overview
+    images and the full-resolution crop. Written atomically like the other exports; an existing
     target is refused without ``force``. Raises ImageWriteError.
     """
     return (yield from run_export(path, doc, force, lambda temp, job: _write(temp, job, max_side, metrics,
-                                                                              metric_labels or {})))
+                                                                              metric_labels or {}, metric_help or {})))
