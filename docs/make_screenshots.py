@@ -3,7 +3,7 @@
     QT_QPA_PLATFORM=offscreen python docs/make_screenshots.py [--out docs/images]
 
 Opens the demo mural with its damage pre-marked, paints, runs the Telea and PConv engines
-and grabs the main window at each step. Nothing here is mocked: it is the application's own window.
+and grabs the main window at each step, then the Compare and assess window in each mode. Nothing here is mocked: it is the application's own window.
 """
 
 from __future__ import annotations
@@ -102,8 +102,67 @@ def main() -> int:
     win.canvas.set_zoom(2.0)
     win.canvas.center_on(*LOSS_CENTRE)
     shot("restored-pconv")
+    compare_shots(app, win, demo, args.out)
     win.files.close_recovery()
     return 0
+
+
+def compare_shots(app: object, win: object, demo: Path, out: Path) -> None:
+    """The Compare and assess window in each mode, against the demo's undamaged truth."""
+    import time
+
+    from muralstudio.core.assessment import CRITERIA
+
+    win.open_compare()
+    cw = win.compare
+    cw.resize(1600, 1000)
+    doc = win.session.doc
+    telea, pconv = doc.candidates[0].id, doc.candidates[1].id
+
+    def settle() -> None:
+        t0 = time.monotonic()
+        while (cw.maps.is_busy() or cw.measurer.is_running()) and time.monotonic() - t0 < 300:
+            app.processEvents()
+            time.sleep(0.01)
+        for _ in range(5):
+            app.processEvents()
+
+    def grab(name: str) -> None:
+        settle()
+        path = out / f"{name}.png"
+        cw.grab().save(str(path))
+        print(f"wrote {path}")
+
+    settle()
+    cw.assess.rater.setText("A. Conservator")
+    for cid, scores, note in ((telea, (3, 1, 3, 2), "Smooth smear: the brushwork stops at the fill."),
+                              (pconv, (4, 3, 4, 3), "Lines carried on; some blotches in the large loss.")):
+        cw.assess.set_candidate(cid)
+        for c, v in zip(CRITERIA, scores):
+            cw.assess.stars[c].setValue(v)
+        cw.assess.note.setPlainText(note)
+        cw.assess.save_btn.click()
+    cw.load_reference(demo / "gt" / "mural.tif")
+    cw.view.set_sides("reference", pconv)
+    cw.set_mode("swipe")
+    cw.set_maps(["edges", "outline"])
+    cw.view.set_zoom(1.0)
+    cw.view.set_centre(*LOSS_CENTRE)
+    cw.view.set_divider(0.5)
+    grab("compare-swipe")
+    cw.set_mode("side")
+    cw.view.set_sides(telea, pconv)
+    cw.set_maps(["outline"])
+    cw.view.set_zoom(1.5)
+    cw.view.set_centre(*LOSS_CENTRE)
+    grab("compare-side")
+    cw.set_mode("flicker")
+    cw.view.set_sides("reference", telea)
+    cw.set_maps(["ssim"])
+    cw.view.set_zoom(0.75)
+    cw.view.set_centre(*LOSS_CENTRE)
+    grab("compare-flicker-ssim")
+    cw.close()
 
 
 if __name__ == "__main__":

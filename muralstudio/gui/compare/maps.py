@@ -18,8 +18,9 @@ from PySide6.QtCore import QObject, Signal
 
 from muralstudio.core.document import Mural
 from muralstudio.core.progress import Progress
+from muralstudio.core.raster import RasterImage
 from muralstudio.gui.compare.mapstore import MapStore
-from muralstudio.gui.compare.sources import Box, pixels_getter, side_key
+from muralstudio.gui.compare.sources import REFERENCE, Box, pixels_getter, side_key
 from muralstudio.gui.worker import JobRunner
 from muralstudio.ops.compare import MapTile, PairSums, map_tiles, mask_outline, order_tiles, tile_boxes
 
@@ -49,6 +50,7 @@ class MapService(QObject):
     def __init__(self, parent: QObject | None = None, cache_bytes: int = CACHE_BYTES) -> None:
         super().__init__(parent)
         self.doc: Mural | None = None
+        self.reference: RasterImage | None = None
         self.pair: tuple[str, str] = ("", "")
         self.edge_method = "sobel"
         self.focus: Callable[[], Box | None] = lambda: None
@@ -65,7 +67,7 @@ class MapService(QObject):
 
     # -- what is wanted -----------------------------------------------------------------
     def set_document(self, doc: Mural | None) -> None:
-        self.doc = doc
+        self.doc, self.reference = doc, None
         self._cache.clear()
         self._progress.clear()
         self._wanted = []
@@ -73,10 +75,17 @@ class MapService(QObject):
 
     def key(self, kind: str) -> Key:
         assert self.doc is not None
+        if REFERENCE in self.pair and self.reference is None:
+            raise KeyError(REFERENCE)
         a, b = (side_key(self.doc, s) for s in self.pair)
         if kind == "outline":
             return (kind,)
         return (kind, a, b, self.edge_method if kind == "edges" else "")
+
+    def set_reference(self, image: RasterImage | None) -> None:
+        """Use ``image`` as the reference side; maps made with an earlier one are dropped."""
+        self.reference = image
+        self.forget(lambda k: REFERENCE in k)
 
     def set_pair(self, a: str, b: str, edge_method: str) -> None:
         self.pair, self.edge_method = (a, b), edge_method
@@ -168,7 +177,7 @@ class MapService(QObject):
             union = doc.union_mask()
             factory: Callable[[], Generator[Progress, None, Any]] = lambda: outline_tiles(union, order)
         else:
-            get_a, get_b = (pixels_getter(doc, s) for s in self.pair)
+            get_a, get_b = (pixels_getter(doc, s, self.reference) for s in self.pair)
             union = doc.union_mask() if kind == "ssim" else None
             mask = (lambda box: union[box[0] : box[2], box[1] : box[3]]) if union is not None else None
             method = self.edge_method

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from muralstudio.core.damage import STYLES, DamageClass
 from muralstudio.core.document import Mural
-from muralstudio.gui.compare.sources import side_candidate, side_label
+from muralstudio.core.raster import RasterImage
+from muralstudio.gui.compare.sources import REFERENCE, side_candidate, side_label
 from muralstudio.ops.compare import PairSums
 from muralstudio.ops.context import CONTEXT_HELP, CONTEXT_INFO
 
@@ -48,21 +49,26 @@ class MetricsPanel(QWidget):
 
     def show_figures(self, doc: Mural | None, a: str, b: str, pair: PairSums | None, busy: str,
                      context: dict[str, dict[str, float]] | None,
-                     restored: dict[str, tuple[int, dict[str, int], int]] | None) -> None:
+                     restored: dict[str, tuple[int, dict[str, int], int]] | None,
+                     reference: RasterImage | None = None) -> None:
         """Fill the panel; ``busy`` says how far the pair's figures are when ``pair`` is None;
         ``context`` and ``restored`` (per candidate id) are None while being measured."""
         if doc is None:
             self.label.setText("")
             return
-        parts = [f"<h3>A against B</h3><p>A: {_e(side_label(doc, a))}<br>B: {_e(side_label(doc, b))}</p>"]
+        parts = [f"<h3>B against A</h3><p>A: {_e(side_label(doc, a, reference))}<br>"
+                 f"B: {_e(side_label(doc, b, reference))}</p>"]
         if pair is None:
             parts.append(f"<p><i>Measuring… {_e(busy)}</i></p>")
         else:
             rows = [("PSNR, whole image", _db(pair.psnr())), ("SSIM, whole image", _num(pair.ssim())),
                     ("PSNR, damaged area", _db(pair.psnr_mask())), ("SSIM, damaged area", _num(pair.ssim_mask()))]
             parts.append(_table(rows))
-            parts.append("<p style='color:#888'>With A as the reference: quality figures when A is the "
-                         "undamaged truth; otherwise how far B departs from A.</p>")
+            if a == REFERENCE:
+                parts.append("<p style='color:#888'>Quality of B measured against the reference image.</p>")
+            else:
+                parts.append("<p style='color:#888'>A is taken as the reference: how far B departs from it. "
+                             "Load the undamaged truth as reference to measure quality.</p>")
         seen: set[str] = set()
         for side in (a, b):
             cand = side_candidate(doc, side)

@@ -108,7 +108,7 @@ class ComparePane(QWidget):
         key = ("side", self.view.side_key(side), level, rect, size)
         img = self._cache.get(key)
         if img is None:
-            arr = self.view.pyramid.region(level, *rect, candidate=self.view.candidate_of(side))
+            arr = self.view.side_region(side, level, rect)
             img = _qimage(arr, QImage.Format.Format_RGB888)
             if size is not None:
                 img = img.scaled(max(1, size[0]), max(1, size[1]), Qt.AspectRatioMode.IgnoreAspectRatio,

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import numpy as np
 from PySide6.QtCore import QPointF, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from muralstudio.core.candidate import Candidate
 from muralstudio.core.document import Mural
+from muralstudio.core.raster import RasterImage
 from muralstudio.gui.compare.mapstore import MapStore
 from muralstudio.gui.compare.pane import ComparePane, ViewState
-from muralstudio.gui.compare.sources import COMPOSITE, ORIGINAL, side_candidate, side_key, side_label
+from muralstudio.gui.compare.sources import COMPOSITE, ORIGINAL, REFERENCE, side_candidate, side_key, side_label
 from muralstudio.gui.pyramid import DisplayPyramid
 
 MODES = ("swipe", "side", "flicker")
@@ -42,6 +43,8 @@ class CompareView(QWidget):
         super().__init__(parent)
         self.doc: Mural | None = None
         self.pyramid: DisplayPyramid | None = None
+        self.reference: RasterImage | None = None
+        self._ref_pyramid: DisplayPyramid | None = None
         self.state = ViewState()
         self.mode = "swipe"
         self.a, self.b = ORIGINAL, COMPOSITE
@@ -71,6 +74,7 @@ class CompareView(QWidget):
     def set_document(self, doc: Mural | None, pyramid: DisplayPyramid | None = None) -> None:
         self.doc = doc
         self.pyramid = pyramid if pyramid is not None or doc is None else DisplayPyramid(doc.original.pixels)
+        self.reference, self._ref_pyramid = None, None
         self.a, self.b = ORIGINAL, COMPOSITE
         self.flipped = False
         self.drop_cache()
@@ -122,9 +126,20 @@ class CompareView(QWidget):
         else:
             self.flicker_timer.stop()
 
-    def candidate_of(self, side: str) -> Candidate | None:
-        assert self.doc is not None
-        return side_candidate(self.doc, side)
+    def set_reference(self, image: RasterImage | None) -> None:
+        """A reference image (checked to match the scan) that can be shown as a side."""
+        self.reference = image
+        self._ref_pyramid = DisplayPyramid(image.pixels) if image is not None else None
+        self.drop_cache()
+
+    def side_region(self, side: str, level: int, rect: tuple[int, int, int, int]) -> np.ndarray:
+        """8-bit RGB display pixels of a side: ``rect`` of ``level``."""
+        assert self.doc is not None and self.pyramid is not None
+        if side == REFERENCE:
+            if self._ref_pyramid is None:
+                raise KeyError(REFERENCE)
+            return self._ref_pyramid.region(level, *rect)
+        return self.pyramid.region(level, *rect, candidate=side_candidate(self.doc, side))
 
     def side_key(self, side: str) -> str:
         assert self.doc is not None
@@ -132,7 +147,7 @@ class CompareView(QWidget):
 
     def caption(self, side: str) -> str:
         assert self.doc is not None
-        return side_label(self.doc, side)
+        return side_label(self.doc, side, self.reference)
 
     # -- maps ---------------------------------------------------------------------------
     def set_maps(self, kinds: list[str]) -> None:

@@ -8,6 +8,7 @@ worker threads so the window never waits for them.
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import qtawesome as qta
@@ -16,8 +17,10 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
+    QFileDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QScrollArea,
     QSlider,
     QToolButton,
@@ -29,11 +32,14 @@ from muralstudio.core.progress import Progress
 from muralstudio.gui.compare.assess import AssessmentPanel
 from muralstudio.gui.compare.maps import MapService
 from muralstudio.gui.compare.metrics_panel import MetricsPanel
-from muralstudio.gui.compare.sources import COMPOSITE, ORIGINAL, side_candidate, sides
+from muralstudio.core.errors import MuralStudioError
+from muralstudio.gui.actions import IMAGE_FILTER
+from muralstudio.gui.compare.sources import COMPOSITE, ORIGINAL, REFERENCE, check_reference, side_candidate, sides
 from muralstudio.gui.compare.view import CompareView
 from muralstudio.gui.pyramid import DisplayPyramid
 from muralstudio.gui.worker import JobRunner
 from muralstudio.io.export import DocumentPixels
+from muralstudio.io.images import read_image
 from muralstudio.ops.context import candidate_metrics
 
 REPAINT_MS = 200  # at most one repaint per this while map tiles arrive
@@ -105,7 +111,10 @@ class CompareWindow(QMainWindow):
         self.maps.mapFinished.connect(self._map_finished)
         self.maps.failed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
         self.maps.runner.progress.connect(lambda f, msg, left, prev: self.statusBar().showMessage(msg))
-        self.resize(1400, 860)
+        geometry = settings.value("compare/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            avail = self.screen().availableGeometry()  # most of the screen, never more than it
+            self.resize(min(1400, int(avail.width() * 0.95)), min(860, int(avail.height() * 0.9)))
 
     # -- toolbar ------------------------------------------------------------------------
     def _act(self, icon: str, text: str, key: str, slot: Any, checkable: bool = False) -> QAction:
@@ -169,6 +178,10 @@ class CompareWindow(QMainWindow):
         tb.addWidget(QLabel(" Opacity "))
         tb.addWidget(self.opacity)
         tb.addSeparator()
+        ref = self._act("mdi6.image-check-outline", "Load &reference image…", "Ctrl+Shift+R", self.ask_reference)
+        ref.setToolTip("Load the undamaged truth (e.g. the demo's gt/mural.tif) to measure PSNR and SSIM against it")
+        tb.addAction(ref)
+        tb.addSeparator()
         tb.addAction(self._act("mdi6.fit-to-screen-outline", "Fit", "Ctrl+0", self.view.fit))
         tb.addAction(self._act("mdi6.numeric-1-box-outline", "Actual size", "Ctrl+1", self.view.actual_size))
         self._act("mdi6.magnify-plus-outline", "Zoom in", "Ctrl++", lambda: self.view.set_zoom(self.view.state.zoom * 1.25))
@@ -198,7 +211,7 @@ class CompareWindow(QMainWindow):
             ids = {c.id for c in self.doc.candidates} if self.doc else set()
             self.maps.forget(lambda k: any(part.startswith("cand:") and part[5:] not in ids for part in k))
             a, b = self.view.a, self.view.b
-            valid = {s for s, _ in sides(self.doc)} if self.doc else set()
+            valid = {s for s, _ in sides(self.doc, self.view.reference)} if self.doc else set()
             self.view.set_sides(a if a in valid else ORIGINAL, b if b in valid else COMPOSITE)
             self._fill_sides()
             self._measure()
@@ -216,10 +229,36 @@ class CompareWindow(QMainWindow):
         for box, current in ((self.a_box, self.view.a), (self.b_box, self.view.b)):
             box.blockSignals(True)
             box.clear()
-            for side, label in sides(self.doc):
+            for side, label in sides(self.doc, self.view.reference):
                 box.addItem(label, side)
             box.setCurrentIndex(max(0, box.findData(current)))
             box.blockSignals(False)
+
+    def ask_reference(self) -> None:
+        if self.doc is None:
+            return
+        start = str(self.settings.value("paths/last_dir", ""))
+        path, _ = QFileDialog.getOpenFileName(self, "Load a reference image", start, IMAGE_FILTER)
+        if path:
+            self.load_reference(Path(path))
+
+    def load_reference(self, path: Path) -> bool:
+        """Compare against ``path`` (it must match the scan); on bad input say why and go on."""
+        if self.doc is None:
+            return False
+        try:
+            image = read_image(path)
+            check_reference(self.doc, image)
+        except (MuralStudioError, ValueError) as exc:
+            QMessageBox.warning(self, "Reference not loaded", str(exc))
+            return False
+        self.view.set_reference(image)
+        self.maps.set_reference(image)
+        self._fill_sides()
+        b = self.view.b if self.view.b != REFERENCE else COMPOSITE
+        self.view.set_sides(REFERENCE, b)
+        self.statusBar().showMessage(f"Reference {path.name} loaded: figures now measure B against it.", 8000)
+        return True
 
     def _sides_picked(self) -> None:
         self.view.set_sides(self.a_box.currentData(), self.b_box.currentData())
@@ -290,7 +329,7 @@ class CompareWindow(QMainWindow):
 
     def _show_figures(self) -> None:
         self.metrics.show_figures(self.doc, self.view.a, self.view.b, self.maps.figures(),
-                                  self.maps.status("ssim"), self.context, self.restored)
+                                  self.maps.status("ssim"), self.context, self.restored, self.view.reference)
 
     # -- candidate figures --------------------------------------------------------------
     def _measure(self) -> None:
@@ -313,6 +352,7 @@ class CompareWindow(QMainWindow):
         self._show_figures()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.settings.setValue("compare/geometry", self.saveGeometry())
         self.view.set_auto_flicker(False)
         self.maps.shutdown()
         self.measurer.cancel()
@@ -322,3 +362,6 @@ class CompareWindow(QMainWindow):
     def showEvent(self, event: Any) -> None:  # noqa: N802
         super().showEvent(event)
         QTimer.singleShot(0, self.view.refit)
+        if self.doc is not None and self.context is None:  # shown again after a close stopped its jobs
+            self._measure()
+        self._pair_changed()

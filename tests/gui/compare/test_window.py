@@ -254,3 +254,45 @@ def test_ratings_made_in_the_window_survive_save_and_open(window, scan, qtbot, t
     assert rating.rater == "Ana Restorer" and rating.note == "seam visible at lower left"
     assert [panel.stars[c].value() for c in CRITERIA] == [4, 3, 5, 2]
     assert panel.table.item(0, 1).text() == "3.50"
+
+
+def test_reference_image_gives_quality_figures_and_bad_ones_are_refused(cwin, qtbot, tmp_path, monkeypatch):
+    from muralstudio.gui.compare.sources import REFERENCE
+    from muralstudio.io.images import write_image
+
+    doc = make_doc(fills=(FILL, (200, 200, 30)))
+    right, wrong = doc.candidates
+    cwin.set_document(doc)
+    truth = right.render(doc.original.pixels)  # this candidate happens to restore the truth exactly
+    write_image(tmp_path / "truth.png", truth)
+    write_image(tmp_path / "small.png", truth[:50])
+    shown = []
+    monkeypatch.setattr("muralstudio.gui.compare.window.QMessageBox.warning", lambda *a: shown.append(a[2]))
+    assert not cwin.load_reference(tmp_path / "small.png") and "must match" in shown[0]
+    assert not cwin.load_reference(tmp_path / "missing.png") and len(shown) == 2
+    assert cwin.load_reference(tmp_path / "truth.png")
+    assert cwin.view.a == REFERENCE and cwin.a_box.currentData() == REFERENCE
+    cwin.view.set_sides(REFERENCE, right.id)
+    settle(qtbot, cwin)
+    text = cwin.metrics.label.text()
+    assert "identical" in text and "against the reference" in text
+    assert cwin.maps.figures().ssim() == pytest.approx(1.0)
+    cwin.view.set_sides(REFERENCE, wrong.id)
+    settle(qtbot, cwin)
+    figures = cwin.maps.figures()
+    assert figures.psnr_mask() < 15 < figures.psnr() and figures.ssim_mask() < 0.5
+    cwin.set_mode("side")
+    settle(qtbot, cwin)
+    left = cwin.view.panes[0]
+    assert np.abs(pixel(left, screen_of(left, 55, 40)) - FILL).max() <= 2  # the reference drawn as side A
+
+
+def test_closing_stops_the_jobs_and_showing_again_resumes_them(cwin, qtbot):
+    doc = make_doc()
+    cwin.set_document(doc)
+    cwin.set_maps(["edges"])
+    cwin.close()
+    qtbot.waitUntil(lambda: not cwin.maps.is_busy(), timeout=2000)
+    cwin.show()
+    settle(qtbot, cwin)
+    assert cwin.maps.store("edges").complete and cwin.maps.figures() is not None
