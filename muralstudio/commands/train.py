@@ -31,16 +31,28 @@ def _check_out(out: Path, force: bool, resume: bool = False) -> None:
 
 def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: Path | None = None,
               masks: list[Path] | None = None, pretrain: list[Path] | None = None, features: Path | None = None,
-              options: dict[str, Any] | None = None, force: bool = False, quiet: bool = False,
-              log: Callable[[str], None] = _log) -> Any:
-    """Train ``model`` ('pconv' or 'features') for ``minutes`` and write the best weights to ``out``."""
+              cracks: Path | None = None, options: dict[str, Any] | None = None, force: bool = False,
+              quiet: bool = False, log: Callable[[str], None] = _log) -> Any:
+    """Train ``model`` ('pconv', 'features' or 'detector') for ``minutes``; the best weights go to ``out``."""
     if minutes <= 0:
         raise MuralStudioError("--minutes must be more than 0.")
     options = dict(options or {})
     if options.get("batch", 1) < 1 or options.get("patch", 32) < 32 or options.get("lr", 1.0) <= 0:
         raise MuralStudioError("--batch must be at least 1, --patch at least 32 and --lr more than 0.")
     _check_out(out, force, options.get("resume", False))
-    if model == "features":
+    if cracks is not None and model != "detector":
+        raise MuralStudioError("--cracks goes with train detector.")
+    if model == "detector":
+        from muralstudio.train.detector import DetectorTrainConfig, train_detector
+
+        extra = set(options) - {"batch", "patch", "lr", "device", "net", "resume"}
+        if extra or masks or pretrain or features:
+            raise MuralStudioError("train detector takes --data, --cracks, --minutes, --out, --init, --batch, "
+                                   "--patch, --lr, --base, --depth, --device and --resume.")
+        cfg = DetectorTrainConfig([str(d) for d in data], str(out), minutes, cracks=str(cracks) if cracks else None,
+                                  init=str(init) if init else None, **options)
+        state = _drive("Training the detector", train_detector(cfg, log), quiet)
+    elif model == "features":
         from muralstudio.train.features import FeatureTrainConfig, train_features
 
         extra = set(options) - {"batch", "patch", "lr", "device"}

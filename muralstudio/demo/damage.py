@@ -219,9 +219,10 @@ def _losses(img: np.ndarray, rng: np.random.Generator, amount: float, sal: np.nd
     return out, mask
 
 
-def _cracks(img: np.ndarray, rng: np.random.Generator, density: float, px: float, holes: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Branching, tapering, jagged cracks: dark infill, chipped lighter lips; mask = crack + 1 px."""
+def _cracks(img: np.ndarray, rng: np.random.Generator, density: float, px: float, holes: np.ndarray,
+            light: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Branching, tapering, jagged cracks: dark infill (or, ``light``, pale plaster filling them),
+    chipped lighter lips; mask = crack + 1 px."""
     h, w = img.shape[:2]
     canvas = np.zeros((h, w), np.uint8)
     if density <= 0:
@@ -258,24 +259,29 @@ def _cracks(img: np.ndarray, rng: np.random.Generator, density: float, px: float
     mask = cv2.dilate(core.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~holes
     out = img.copy()
     a = canvas[core].astype(np.float32)[:, None] / 255 * 0.9
-    dark = np.array([0.17, 0.13, 0.10], np.float32) * rng.uniform(0.8, 1.2, (a.shape[0], 1)).astype(np.float32)
-    out[core] += (dark - out[core]) * a
+    tone = [0.80, 0.76, 0.68] if light else [0.17, 0.13, 0.10]
+    fill = np.array(tone, np.float32) * rng.uniform(0.8, 1.2, (a.shape[0], 1)).astype(np.float32)
+    out[core] += (np.minimum(fill, 1) - out[core]) * a
     lip = mask & ~core
     out[lip] += (1 - out[lip]) * 0.15
     return out, mask
 
 
 def apply_damage(clean: np.ndarray, seed: int = 0, *, crack_density: float = 1.0, flaking: float = 1.0,
-                 losses: float = 1.0, stains: float = 1.0, fading: float = 1.0
-                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                 losses: float = 1.0, stains: float = 1.0, fading: float = 1.0, px: float | None = None,
+                 light_cracks: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Damage a clean uint16 RGB painting; returns the damaged image and a bool mask per class.
 
-    Each keyword scales its class (0 switches it off). Deterministic for a given seed.
+    Each keyword scales its class (0 switches it off); ``px`` is the size of one pixel of the
+    2048-wide demo in this image's pixels (crack width, rim and grain scale with it; default:
+    from the image size); ``light_cracks`` fills cracks with pale plaster instead of dirt.
+    Deterministic for a given seed.
     """
     if clean.ndim != 3 or clean.shape[2] != 3 or clean.dtype != np.uint16:
         raise ValueError(f"clean must be (H, W, 3) uint16, got {clean.shape} {clean.dtype}")
     h, w = clean.shape[:2]
-    px = min(w / 4, h / 3) / 512
+    if px is None:
+        px = min(w / 4, h / 3) / 512
     rngs = [np.random.default_rng([seed, 0x5EED, k]) for k in range(5)]
     clean_f = clean.astype(np.float32) * (1 / 65535)
     sal = _saliency(clean, 0.12 * min(h, w))
@@ -296,7 +302,7 @@ def apply_damage(clean: np.ndarray, seed: int = 0, *, crack_density: float = 1.0
 
     img, flake = _flaking(img, clean_f, rngs[2], flaking, sal, px)
     img, loss = _losses(img, rngs[3], losses, sal, px)
-    img, crack = _cracks(img, rngs[4], crack_density, px, loss)
+    img, crack = _cracks(img, rngs[4], crack_density, px, loss, light_cracks)
 
     masks = {"crack": crack, "flaking": flake & ~loss, "loss": loss,
              "stain": stain & ~loss & ~flake, "fading": fade & ~loss & ~flake}

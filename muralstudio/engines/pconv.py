@@ -14,8 +14,6 @@ runs, so listing engines (GUI start, ``muralstudio --help``) stays fast.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generator
@@ -24,6 +22,7 @@ import numpy as np
 
 from muralstudio.core.candidate import Patch
 from muralstudio.core.errors import ModelError
+from muralstudio.engines import models
 from muralstudio.engines.base import (
     Engine,
     EngineRun,
@@ -45,36 +44,12 @@ if TYPE_CHECKING:
 
 SHIPPED = "pconv"  # the manifest name of the shipped model
 OVERLAP = 64  # tile overlap in pixels (less for very small tiles)
-CACHE_SIZE = 2
 
 # -- model loading ------------------------------------------------------------------------
 
-_cache: OrderedDict[tuple[Any, ...], tuple[PConvUNet, Weights]] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
 def resolve_weights(value: str) -> Path:
     """The weight file for a ``weights`` parameter: a shipped model name or a file path."""
-    from muralstudio.nets.weights import shipped
-
-    value = value.strip() or SHIPPED
-    path = Path(value).expanduser()
-    if path.suffix or len(path.parts) > 1 or path.is_file():
-        return path
-    try:
-        return shipped(value)
-    except ModelError as exc:
-        raise ModelError(
-            f"{exc} The PConv engine needs trained weights: choose a .pt weights file "
-            "(Weights parameter, or --param weights=FILE on the command line)."
-        ) from None
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto`` picks CUDA, then MPS, then CPU; a named device must be usable here."""
-    from muralstudio.nets.weights import choose_device
-
-    return choose_device(name or "auto")
+    return models.resolve_weights(value, SHIPPED, "The PConv engine")
 
 
 def build_model(weights: Weights, device: torch.device) -> PConvUNet:
@@ -95,37 +70,10 @@ def build_model(weights: Weights, device: torch.device) -> PConvUNet:
 
 
 def get_model(path: Path, device: torch.device) -> tuple[PConvUNet, Weights]:
-    """The model for ``path`` on ``device``, loaded once and kept for repeated runs.
-
-    The key includes the file's size and modification time, so a file rewritten in place
-    (a fine-tuning run saving again) is read anew.
-    """
-    from muralstudio.nets.weights import load_weights
-
-    try:
-        st = path.stat()
-    except OSError:
-        raise ModelError(f"The weights file {path} does not exist.") from None
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, str(device))
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
+    """The model for ``path`` on ``device``, loaded once and kept for repeated runs."""
     from muralstudio.nets.pconv import ARCH
 
-    weights = load_weights(path, ARCH)
-    model = build_model(weights, device)
-    with _cache_lock:
-        _cache[key] = (model, weights)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return model, weights
-
-
-def clear_cache() -> None:
-    """Forget loaded models (tests, or to free memory)."""
-    with _cache_lock:
-        _cache.clear()
+    return models.cached_model(path, device, ARCH, build_model)
 
 
 # -- running the network ------------------------------------------------------------------
@@ -217,7 +165,7 @@ class PConvEngine(Engine):
         request.validate()
         params = self.resolve_params(request.params)
         clock = Stopwatch()
-        model, weights = get_model(resolve_weights(params["weights"]), pick_device(params["device"]))
+        model, weights = get_model(resolve_weights(params["weights"]), models.pick_device(params["device"]))
         image, mask = request.image, request.mask
         crops = plan_crops(mask, params["margin"])
         mult = model.config.multiple

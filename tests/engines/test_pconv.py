@@ -13,6 +13,7 @@ import torch
 from muralstudio.core.candidate import apply_patches
 from muralstudio.core.errors import Cancelled, ModelError
 from muralstudio.engines import InpaintRequest, ParamSpec, drive, engine_names, get_engine
+from muralstudio.engines import models as models_mod
 from muralstudio.engines import pconv as engine_mod
 from muralstudio.nets import weights as weights_mod
 from muralstudio.nets.pconv import ARCH, PConvConfig, PConvUNet
@@ -35,9 +36,9 @@ def weights(tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    engine_mod.clear_cache()
+    models_mod.clear_cache()
     yield
-    engine_mod.clear_cache()
+    models_mod.clear_cache()
 
 
 def image(dtype, channels=3, seed=0):

@@ -1,0 +1,82 @@
+"""Loading trained networks for the engines: shipped names or files, chosen device, a small
+cache so repeated runs do not read the weights again.
+
+torch is imported only inside these functions, so listing engines stays fast.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from muralstudio.core.errors import ModelError
+
+if TYPE_CHECKING:
+    import torch
+
+    from muralstudio.nets.weights import Weights
+
+CACHE_SIZE = 3
+
+_cache: OrderedDict[tuple[Any, ...], tuple[Any, Weights]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def resolve_weights(value: str, shipped_name: str, what: str) -> Path:
+    """The weight file for a ``weights`` parameter: a shipped model name (default
+    ``shipped_name``) or a file path. ``what`` names the engine in the error message."""
+    from muralstudio.nets.weights import shipped
+
+    value = value.strip() or shipped_name
+    path = Path(value).expanduser()
+    if path.suffix or len(path.parts) > 1 or path.is_file():
+        return path
+    try:
+        return shipped(value)
+    except ModelError as exc:
+        raise ModelError(
+            f"{exc} {what} needs trained weights: choose a .pt weights file "
+            "(Weights parameter, or --param weights=FILE on the command line)."
+        ) from None
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` picks CUDA, then MPS, then CPU; a named device must be usable here."""
+    from muralstudio.nets.weights import choose_device
+
+    return choose_device(name or "auto")
+
+
+def cached_model(path: Path, device: torch.device, arch: str,
+                 build: Callable[[Weights, torch.device], Any]) -> tuple[Any, Weights]:
+    """The model of ``arch`` in ``path`` on ``device``, built by ``build`` once and then kept.
+
+    The key includes the file's size and modification time, so a file rewritten in place
+    (a fine-tuning run saving again) is read anew.
+    """
+    from muralstudio.nets.weights import load_weights
+
+    try:
+        st = path.stat()
+    except OSError:
+        raise ModelError(f"The weights file {path} does not exist.") from None
+    key = (arch, str(path.resolve()), st.st_size, st.st_mtime_ns, str(device))
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    weights = load_weights(path, arch)
+    model = build(weights, device)
+    with _cache_lock:
+        _cache[key] = (model, weights)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return model, weights
+
+
+def clear_cache() -> None:
+    """Forget loaded models (tests, or to free memory)."""
+    with _cache_lock:
+        _cache.clear()

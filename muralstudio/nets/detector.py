@@ -1,0 +1,68 @@
+"""The damage detector: a U-Net giving one probability map per damage class.
+
+Classes may overlap (a crack through a stain), so each has its own sigmoid output rather
+than one softmax. The full-resolution level is kept narrow, since a 100-megapixel scan is
+run through it tile by tile on a CPU; context for large losses comes from the deep levels
+(about 300 px of receptive field at the default depth).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ARCH = "damage-unet"  # the architecture name in weight files
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    classes: int = 5
+    base: int = 16  # channels at full resolution, doubled per level up to max_width
+    depth: int = 5  # number of downsamplings; inputs must be multiples of 2**depth
+    max_width: int = 128
+
+    def widths(self) -> list[int]:
+        return [min(self.base * 2**i, self.max_width) for i in range(self.depth + 1)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+    )
+
+
+class DamageUNet(nn.Module):
+    """RGB in [0, 1] (N, 3, H, W) → logits (N, classes, H, W); H and W multiples of 2**depth."""
+
+    def __init__(self, config: DetectorConfig = DetectorConfig()) -> None:
+        super().__init__()
+        self.config = config
+        w = config.widths()
+        self.down = nn.ModuleList([_block(3, w[0])] + [_block(w[i - 1], w[i]) for i in range(1, len(w))])
+        self.up = nn.ModuleList([_block(w[i + 1] + w[i], w[i]) for i in range(len(w) - 1)])
+        self.head = nn.Conv2d(w[0], config.classes, 1)
+
+    @property
+    def multiple(self) -> int:
+        return 2**self.config.depth
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        x = (image - 0.5) / 0.25
+        skips = []
+        for i, block in enumerate(self.down):
+            if i:
+                x = F.max_pool2d(x, 2)
+            x = block(x)
+            skips.append(x)
+        for i in range(len(self.up) - 1, -1, -1):
+            x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+            x = self.up[i](torch.cat([x, skips[i]], dim=1))
+        return self.head(x)

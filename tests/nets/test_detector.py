@@ -1,0 +1,33 @@
+import pytest
+import torch
+
+from muralstudio.nets.detector import DamageUNet, DetectorConfig
+
+
+def test_shapes_widths_and_multiple():
+    cfg = DetectorConfig(base=4, depth=3, max_width=8)
+    assert cfg.widths() == [4, 8, 8, 8]
+    net = DamageUNet(cfg).eval()
+    assert net.multiple == 8
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, 40, 48))
+    assert out.shape == (2, 5, 40, 48)
+
+
+def test_default_size_is_small_enough_for_tiles_on_a_cpu():
+    net = DamageUNet()
+    params = sum(p.numel() for p in net.parameters())
+    assert 1e6 < params < 3e6
+
+
+def test_a_pixel_sees_context_hundreds_of_pixels_away():
+    net = DamageUNet(DetectorConfig(base=4)).eval()
+    x = torch.zeros(1, 3, 320, 320, requires_grad=True)
+    net(x)[0, 0, 160, 160].backward()
+    reach = (x.grad[0].abs().sum(0) > 0).nonzero()
+    assert (reach.max(0).values - reach.min(0).values).min() >= 200  # the receptive field spans 200+ px
+
+
+@pytest.mark.parametrize("depth", [1, 5])
+def test_any_depth_builds(depth):
+    assert DamageUNet(DetectorConfig(base=2, depth=depth, max_width=4)).multiple == 2**depth
