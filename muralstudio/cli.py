@@ -15,7 +15,7 @@ from typing import Any, NoReturn, Sequence
 from muralstudio import __version__
 from muralstudio.core.errors import Cancelled, MuralStudioError
 
-COMMANDS = ("gui", "restore", "eval", "demo", "export", "train", "finetune")
+COMMANDS = ("gui", "restore", "detect", "eval", "demo", "export", "train", "finetune")
 EXIT_BAD_INPUT = 2
 DEFAULT_SHEET = "eval-contact-sheet.png"
 
@@ -68,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="any other engine parameter (repeatable)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
+    dt = sub.add_parser("detect", help="mark damage (crack, flaking, loss, stain, fading) with the detector")
+    dt.add_argument("input", type=Path, help="image file or folder of images")
+    dt.add_argument("--out", required=True, type=Path,
+                    help="folder for <class>.png masks (<stem>/ per image of a folder)")
+    dt.add_argument("--classes", metavar="C[,C...]", help="damage classes to write (default: all five)")
+    dt.add_argument("--threshold", action="append", default=[], metavar="T|CLASS=T",
+                    help="probability from which a pixel is damage, for all classes or one (repeatable; default 0.5)")
+    dt.add_argument("--probabilities", action="store_true", help="also write <class>-probability.png (255 = certain)")
+    dt.add_argument("--weights", default="", help="detector weights file (default: the shipped detector)")
+    dt.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    dt.add_argument("--force", action="store_true", help="replace existing masks")
+    dt.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
     e = sub.add_parser("eval", help="score restored images against the truth, or run engines and score them",
                        description="Either score existing results (--gt, --mask, --pred) or run engines on a "
                                    "data set and score each (--engine, --data).")
@@ -98,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     t = sub.add_parser("train", help="train one of our networks on folders of murals")
-    t.add_argument("model", choices=("pconv", "features"), help="which network")
+    t.add_argument("model", choices=("pconv", "features", "detector"), help="which network")
     t.add_argument("--data", required=True, type=Path, nargs="+", help="folders of mural images")
     t.add_argument("--minutes", required=True, type=float, help="wall-clock training time")
     t.add_argument("--out", required=True, type=Path, help="weights file to write (config .json beside it)")
@@ -106,14 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--masks", type=Path, nargs="*", default=[], help="folders of hole masks (white = hole)")
     t.add_argument("--pretrain", type=Path, nargs="*", default=[], help="folders to pre-train on first")
     t.add_argument("--features", type=Path, help="feature-network weights for perceptual/style terms")
+    t.add_argument("--cracks", type=Path, help="detector: labelled crack photographs (image/ and mask/)")
     t.add_argument("--loss", choices=("s0", "s2"), help="loss preset (default s0)")
     t.add_argument("--term", action="append", type=_param, default=[], metavar="NAME=WEIGHT",
                    help="override one loss weight, e.g. perceptual=0 (repeatable)")
     t.add_argument("--batch", type=int, help="patches per step")
     t.add_argument("--patch", type=int, help="patch size in pixels")
     t.add_argument("--lr", type=float, help="learning rate")
-    t.add_argument("--base", type=int, help="PConv width of the first level")
-    t.add_argument("--depth", type=int, help="PConv number of levels")
+    t.add_argument("--base", type=int, help="width of the first level")
+    t.add_argument("--depth", type=int, help="number of levels")
     t.add_argument("--bf16", action="store_true", help="bf16 autocast")
     t.add_argument("--device", help="cpu, cuda or mps (default: the best available)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
@@ -173,6 +187,12 @@ def _run(args: argparse.Namespace) -> int:
                 params[name] = getattr(args, name)
         run_restore(args.input, args.mask, args.out, args.engine, params, quiet=args.quiet)
         return 0
+    if args.command == "detect":
+        from muralstudio.commands.detect import parse_classes, parse_thresholds, run_detect
+
+        run_detect(args.input, args.out, parse_classes(args.classes), parse_thresholds(args.threshold),
+                   args.probabilities, args.weights, args.device, force=args.force, quiet=args.quiet)
+        return 0
     if args.command == "eval":
         from muralstudio.commands.evaluate import check_form, run_engine_eval, run_eval
 
@@ -201,6 +221,8 @@ def _run(args: argparse.Namespace) -> int:
         net = {k: v for k in ("base", "depth") if (v := getattr(args, k)) is not None}
         if net and args.model == "pconv":
             options["net"] = {"base": 32, "depth": 6, "max_mult": 8, **net}
+        if net and args.model == "detector":
+            options["net"] = {"classes": 5, "base": 16, "depth": 5, "max_width": 128, **net}
         if args.term:
             try:
                 options["loss_weights"] = {name: float(value) for name, value in args.term}
@@ -211,7 +233,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.resume:
             options["resume"] = True
         run_train(args.model, args.data, args.out, args.minutes, init=args.init, masks=args.masks,
-                  pretrain=args.pretrain, features=args.features, options=options, force=args.force, quiet=args.quiet)
+                  pretrain=args.pretrain, features=args.features, cracks=args.cracks, options=options, force=args.force,
+                  quiet=args.quiet)
         return 0
     if args.command == "finetune":
         from muralstudio.commands.train import run_finetune

@@ -14,7 +14,9 @@ part of the view being drawn.
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, Mapping
+
+import numpy as np
 
 from PySide6.QtCore import QPointF, QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractScrollArea, QFrame, QWidget
@@ -24,7 +26,7 @@ from muralstudio.core.document import Mural
 from muralstudio.gui.canvas_geometry import CanvasGeometryMixin
 from muralstudio.gui.canvas_input import CanvasInputMixin
 from muralstudio.gui.canvas_paint import CanvasPaintMixin, ScreenTile
-from muralstudio.gui.layerstyle import LayerStyle, default_styles
+from muralstudio.gui.layerstyle import LAYER_ORDER, PROPOSAL_ORDER, LayerStyle, default_styles, proposal_key
 from muralstudio.gui.overlay import OverlayRenderer
 from muralstudio.gui.pyramid import DisplayPyramid
 
@@ -74,6 +76,7 @@ class CanvasView(CanvasInputMixin, CanvasPaintMixin, CanvasGeometryMixin, QAbstr
         self._styles: dict[str, LayerStyle] = default_styles()
         self._mode = "fill"
         self._cand: Candidate | None = None
+        self._proposals: dict[str, np.ndarray] = {}  # proposal layer key -> bool (H, W)
         self._zoom = 1.0
         self._sx = 0.0  # zoomed-image coordinate at the viewport's left edge (when scrolling)
         self._sy = 0.0
@@ -121,13 +124,15 @@ class CanvasView(CanvasInputMixin, CanvasPaintMixin, CanvasGeometryMixin, QAbstr
         self._cand = None
         self._stroke = False
         self._pan = None
+        self._proposals.clear()
         self._drop_tiles()
         if doc is None:
             self._pyr = None
             self._ov = None
         else:
             self._pyr = DisplayPyramid(doc.original.pixels)
-            self._ov = OverlayRenderer(doc.layer_array, doc.shape, styles=self._styles, premultiplied_bgra=True)
+            self._ov = OverlayRenderer(self._layer, doc.shape, keys=LAYER_ORDER + PROPOSAL_ORDER,
+                                       styles=self._styles, premultiplied_bgra=True)
             self._ov.set_mode(self._mode)
             self._listener = _Listener(self)
             doc.add_listener(self._listener)
@@ -212,6 +217,47 @@ class CanvasView(CanvasInputMixin, CanvasPaintMixin, CanvasGeometryMixin, QAbstr
 
     def layer_style(self, key: str) -> LayerStyle:
         return self._styles.get(key, LayerStyle((255, 255, 255)))
+
+    # ------------------------------------------------------------------------------
+    # detection proposals
+    # ------------------------------------------------------------------------------
+    def _layer(self, key: str) -> np.ndarray:
+        """The overlay's view of a layer: a proposal while one is shown, else the document's."""
+        prop = self._proposals.get(key)
+        if prop is not None:
+            return prop
+        assert self._doc is not None
+        if key in PROPOSAL_ORDER:  # hidden, so never drawn; an empty layer all the same
+            return np.zeros(self._doc.shape, bool)
+        return self._doc.layer_array(key)
+
+    def set_proposals(self, proposals: Mapping[str, np.ndarray | None] | None) -> None:
+        """Show detected damage over the masks: class name -> bool (H, W), None to remove it.
+
+        Only the classes given change (None as a whole removes every proposal). A swapped
+        array invalidates its own layer only; the screen is redrawn from the overlay tiles.
+        """
+        if proposals is None:
+            proposals = {k.split(":", 1)[1]: None for k in self._proposals}
+        for cls, mask in proposals.items():
+            key = proposal_key(cls)
+            if mask is not None and (self._doc is None or mask.shape != self._doc.shape):
+                raise ValueError(f"a {cls} proposal of shape {mask.shape} does not fit the document shown")
+            if mask is None:
+                if self._proposals.pop(key, None) is None:
+                    continue
+            else:
+                self._proposals[key] = mask
+            if self._ov is None:
+                continue
+            self._ov.set_style(key, visible=mask is not None)
+            self._ov.invalidate(key, None)  # forgets what it knew of the old array
+            self._ov_tiles.clear()
+            self.viewport().update()
+
+    def proposals(self) -> dict[str, np.ndarray]:
+        """The proposals shown, by class name."""
+        return {k.split(":", 1)[1]: v for k, v in self._proposals.items()}
 
     def set_outline_mode(self, outline: bool) -> None:
         mode = "outline" if outline else "fill"

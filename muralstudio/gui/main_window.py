@@ -26,8 +26,10 @@ from muralstudio.core.damage import DamageClass
 from muralstudio.engines import InpaintRequest, get_engine
 from muralstudio.gui.actions import FileActions, MaskActions
 from muralstudio.gui.canvas import CanvasView
+from muralstudio.gui.detect import DetectController
 from muralstudio.gui.finetune import FinetuneActions
 from muralstudio.gui.navigator import NavigatorWidget
+from muralstudio.gui.panels.detect import DetectPanel
 from muralstudio.gui.panels.history import HistoryPanel
 from muralstudio.gui.panels.layers import LAYERS, LayersPanel
 from muralstudio.gui.panels.restore import RestorePanel
@@ -55,11 +57,13 @@ class MainWindow(QMainWindow):
         self.layers = LayersPanel()
         self.restore = RestorePanel()
         self.history = HistoryPanel()
+        self.detect_panel = DetectPanel()
         self.navigator = NavigatorWidget()
         self.navigator.set_canvas(self.canvas)
         for title, widget, area in (
             ("Layers", self.layers, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Restore", self.restore, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("Detect", self.detect_panel, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Navigator", self.navigator, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("History", self.history, Qt.DockWidgetArea.LeftDockWidgetArea),
         ):
@@ -74,6 +78,7 @@ class MainWindow(QMainWindow):
         self.files = FileActions(self)
         self.masks = MaskActions(self)
         self.finetune = FinetuneActions(self)
+        self.detection = DetectController(self, self.detect_panel)
         self._build_actions()
         self._build_status_bar()
         self._connect()
@@ -126,6 +131,7 @@ class MainWindow(QMainWindow):
         tools_menu.addSeparator()
         self._action(tools_menu, "mdi6.play", "&Run restoration", self.restore.run_button.click, QKeySequence("Ctrl+R"))
         self.finetune.build_menu(tools_menu)
+        self.detection.build_menu(tools_menu)
         for i, (key, label, _, _) in enumerate(LAYERS, start=1):
             act = QAction(self)
             act.setShortcut(QKeySequence(str(i)))
@@ -223,6 +229,7 @@ class MainWindow(QMainWindow):
             self.show_candidate(doc.chosen_id)  # a saved project opens on its chosen result
         self.restore.refresh_candidates(doc, self.shown_candidate)
         self.finetune.refresh()
+        self.detection.set_document(doc)
         if self.compare is not None:
             self.compare.set_document(doc, self.canvas.pyramid())
         self.update_title()
@@ -414,6 +421,7 @@ class MainWindow(QMainWindow):
         if self.runner.is_running():
             self.runner.cancel()
             self.runner.wait()
+        self.detection.shutdown()
         if self.compare is not None:
             self.compare.close()
         self.save_settings()
