@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("gui", help="start the application (the default)")
     g.add_argument("file", nargs="?", type=Path, help="scan or .mural project to open")
+    g.add_argument("--masks", type=Path, metavar="DIR",
+                   help="mark the damage from DIR/<class>.png (as written by 'muralstudio detect')")
 
     r = sub.add_parser("restore", help="restore images from masks with an engine")
     r.add_argument("input", type=Path, help="image file or folder of images")
@@ -261,7 +263,9 @@ def _run(args: argparse.Namespace) -> int:
             print(f"Making the demo mural in {folder} ...", file=sys.stderr)
             write_demo(folder)
         return launch(folder / "mural.tif", folder / "masks")
-    return launch(args.file)
+    if args.masks is not None and (args.file is None or not args.masks.is_dir()):
+        raise MuralStudioError("--masks needs a scan to open and an existing folder of <class>.png masks.")
+    return launch(args.file, args.masks)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

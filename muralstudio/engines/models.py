@@ -36,10 +36,7 @@ def resolve_weights(value: str, shipped_name: str, what: str) -> Path:
     try:
         return shipped(value)
     except ModelError as exc:
-        raise ModelError(
-            f"{exc} {what} needs trained weights: choose a .pt weights file "
-            "(Weights parameter, or --param weights=FILE on the command line)."
-        ) from None
+        raise ModelError(f"{exc} {what} needs trained weights: choose a .pt weights file.") from None
 
 
 def pick_device(name: str) -> torch.device:

@@ -195,3 +195,11 @@ def test_default_command_is_the_gui():
     assert _normalise(["scan.tif"]) == ["gui", "scan.tif"]
     assert _normalise(["restore", "x"]) == ["restore", "x"]
     assert _normalise(["--version"]) == ["--version"]
+
+
+def test_gui_masks_option_needs_a_scan_and_a_folder(tmp_path, capsys):
+    from muralstudio.cli import main
+
+    assert main(["gui", "--masks", str(tmp_path)]) == 2
+    assert "--masks needs a scan" in capsys.readouterr().err
+    assert main([str(tmp_path / "scan.tif"), "--masks", str(tmp_path / "nowhere")]) == 2
