@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("file", nargs="?", type=Path, help="scan or .mural project to open")
     g.add_argument("--masks", type=Path, metavar="DIR",
                    help="mark the damage from DIR/<class>.png (as written by 'muralstudio detect')")
+    g.add_argument("--self-test", action="store_true",
+                   help="diagnostic: open FILE, run the window a few seconds, check the shipped PConv model, exit")
 
     r = sub.add_parser("restore", help="restore images from masks with an engine")
     r.add_argument("input", type=Path, help="image file or folder of images")
@@ -265,6 +267,12 @@ def _run(args: argparse.Namespace) -> int:
         return launch(folder / "mural.tif", folder / "masks")
     if args.masks is not None and (args.file is None or not args.masks.is_dir()):
         raise MuralStudioError("--masks needs a scan to open and an existing folder of <class>.png masks.")
+    if args.self_test:
+        from muralstudio.gui.selftest import run_self_test
+
+        if args.file is None:
+            raise MuralStudioError("--self-test needs a scan or project to open.")
+        return run_self_test(args.file, args.masks)
     return launch(args.file, args.masks)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import qtawesome as qta
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from muralstudio import __version__
 from muralstudio.core.brush import Brush
 from muralstudio.core.damage import DamageClass
 from muralstudio.engines import InpaintRequest, get_engine
@@ -382,14 +380,9 @@ class MainWindow(QMainWindow):
 
     # -- window -------------------------------------------------------------------------
     def about(self) -> None:
-        import PySide6
-        import torch
+        from muralstudio.gui.about import show_about
 
-        QMessageBox.about(
-            self, "About Mural Studio",
-            f"<b>Mural Studio {__version__}</b><br>Digital restoration of damaged wall paintings.<br><br>"
-            f"Qt {PySide6.__version__}, torch {torch.__version__}, numpy {np.__version__}",
-        )
+        show_about(self, self.settings)
 
     def _restore_settings(self) -> None:
         geo = self.settings.value("window/geometry")

@@ -20,8 +20,9 @@ from typing import Any
 import torch
 
 from muralstudio.core.errors import ModelError
+from muralstudio.core.resources import models_dir
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+MODELS_DIR = models_dir()  # the checkout's models/, a wheel's muralstudio/_data/models, or the frozen app's
 MANIFEST = "manifest.json"
 
 
