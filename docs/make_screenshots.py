@@ -3,7 +3,8 @@
     QT_QPA_PLATFORM=offscreen python docs/make_screenshots.py [--out docs/images]
 
 Opens the demo mural with its damage pre-marked, paints, runs the Telea and PConv engines
-and grabs the main window at each step, then the Compare and assess window in each mode. Nothing here is mocked: it is the application's own window.
+and grabs the main window at each step (with the detector's proposals after the first), then
+the Compare and assess window in each mode. Nothing here is mocked: it is the application's own window.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -27,7 +29,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     from PySide6.QtCore import QPointF, QSettings
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QDockWidget
 
     from muralstudio.commands.demo import write_demo
     from muralstudio.core.damage import DamageClass
@@ -56,6 +58,29 @@ def main() -> int:
         print(f"wrote {path}")
 
     shot("main-window")
+
+    # the shipped detector's proposals over the demo, then dropped again
+    detected: list[str] = []
+    ctl = win.detection
+    ctl.runner.finished.connect(lambda _r: detected.append("finished"))
+    ctl.runner.failed.connect(lambda msg: detected.append(msg))
+    win.detect_panel.weights.setText("")
+    ctl.show_and_run()
+    while not detected:
+        app.processEvents()
+    if detected[0] != "finished":
+        print(f"detection failed: {detected[0]}", file=sys.stderr)
+        return 1
+    for _ in range(20):  # the proposals' overlay appears after the panel's short delay
+        app.processEvents()
+        time.sleep(0.02)
+    shot("detect-proposals")
+    ctl.discard()
+    dock = win.restore.parentWidget()
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    if dock is not None:
+        dock.raise_()  # the Restore tab in front again for the next shots
 
     # zoom in on a crack and paint over it with the brush
     win.layers.set_active(mask_key(DamageClass.CRACK))
@@ -109,8 +134,6 @@ def main() -> int:
 
 def compare_shots(app: object, win: object, demo: Path, out: Path) -> None:
     """The Compare and assess window in each mode, against the demo's undamaged truth."""
-    import time
-
     from muralstudio.core.assessment import CRITERIA
 
     win.open_compare()
