@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox
 
+from muralstudio.core import masks as maskops
 from muralstudio.core.damage import DamageClass
 from muralstudio.core.document import Mural, mask_key
 from muralstudio.core.progress import Progress
@@ -31,20 +32,11 @@ if TYPE_CHECKING:
 DOCK = "detect-dock"
 
 
-def bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(y0, x0, y1, x1) of the set pixels of a bool mask, None when there are none."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
-    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
-
-
 def merge_proposals(doc: Mural, masks: dict[str, np.ndarray], label: str) -> None:
     """Add each class's proposal to its mask layer (union) as one undo step."""
     with doc.edit(label) as rec:
         for cls, prop in masks.items():
-            box = bbox(prop)
+            box = maskops.bbox(prop)
             if box is None:
                 continue
             key = mask_key(DamageClass(cls))

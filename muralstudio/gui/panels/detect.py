@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSlider,
     QVBoxLayout,
@@ -31,7 +30,8 @@ from PySide6.QtWidgets import (
 from muralstudio.core.damage import STYLES, DamageClass
 from muralstudio.engines.detect import CLASSES, DEFAULT_THRESHOLD, Detection
 from muralstudio.gui.panels.layers import hex_color
-from muralstudio.gui.panels.restore import PathEdit, _format_left
+from muralstudio.gui.panels.jobcontrols import JobControls
+from muralstudio.gui.panels.restore import PathEdit
 
 DEBOUNCE_MS = 80
 SLIDER_MIN, SLIDER_MAX = 5, 95  # thresholds 0.05 to 0.95, in hundredths
@@ -115,22 +115,12 @@ class DetectPanel(QWidget):
         self.weights.setToolTip("A detector weights file (.pt); empty uses the shipped detector")
         wrow.addWidget(self.weights, 1)
         layout.addLayout(wrow)
-        row = QHBoxLayout()
-        self.run_button = QPushButton(qta.icon("mdi6.magnify-scan"), "Detect")
-        self.run_button.setToolTip("Detect damage on the whole scan (Ctrl+D)")
-        self.run_button.clicked.connect(lambda: self.runRequested.emit(self.weights.text().strip()))
-        self.cancel_button = QPushButton(qta.icon("mdi6.stop"), "Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancelRequested)
-        row.addWidget(self.run_button)
-        row.addWidget(self.cancel_button)
-        layout.addLayout(row)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.status = QLabel("Ready", wordWrap=True)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
+        self.job = JobControls("mdi6.magnify-scan", "Detect", "Detect damage on the whole scan (Ctrl+D)",
+                               lambda: self.runRequested.emit(self.weights.text().strip()),
+                               self.cancelRequested.emit)
+        self.run_button, self.cancel_button = self.job.run_button, self.job.cancel_button
+        self.progress, self.status = self.job.progress, self.job.status
+        layout.addWidget(self.job)
         box = QGroupBox("Proposed damage")
         grid = QGridLayout(box)
         grid.setColumnStretch(1, 1)
@@ -285,16 +275,10 @@ class DetectPanel(QWidget):
 
     # -- job state ----------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running)
-        self.weights.setEnabled(not running)
-        if running:
-            self.progress.setValue(0)
-            self.status.setText("Starting…")
+        self.job.set_running(running, self.weights)
 
     def set_progress(self, fraction: float, message: str, seconds_left: float | None, *_: Any) -> None:
-        self.progress.setValue(int(round(fraction * 1000)))
-        self.status.setText(f"{message}{_format_left(seconds_left)}")
+        self.job.set_progress(fraction, message, seconds_left)
 
     def set_status(self, text: str) -> None:
         self.status.setText(text)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -32,16 +31,10 @@ from muralstudio.core.damage import FILL_CLASSES, STYLES, DamageClass
 from muralstudio.core.document import Mural
 from muralstudio.engines import engine_names, get_engine
 from muralstudio.engines.base import ParamSpec
+from muralstudio.gui.panels.jobcontrols import JobControls
 
 
 DEFAULT_ENGINE = "telea"
-
-
-def _format_left(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = int(round(seconds))
-    return f", about {s} s left" if s < 90 else f", about {s // 60} min left"
 
 
 class PathEdit(QWidget):
@@ -132,22 +125,11 @@ class RestorePanel(QWidget):
             cl.addWidget(box)
             self.class_checks[cls] = box
         layout.addWidget(classes)
-        row = QHBoxLayout()
-        self.run_button = QPushButton(qta.icon("mdi6.play"), "Run")
-        self.run_button.setToolTip("Restore the checked damage classes (Ctrl+R)")
-        self.run_button.clicked.connect(self._request_run)
-        self.cancel_button = QPushButton(qta.icon("mdi6.stop"), "Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancelRequested)
-        row.addWidget(self.run_button)
-        row.addWidget(self.cancel_button)
-        layout.addLayout(row)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.status = QLabel("Ready", wordWrap=True)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
+        self.job = JobControls("mdi6.play", "Run", "Restore the checked damage classes (Ctrl+R)",
+                               self._request_run, self.cancelRequested.emit)
+        self.run_button, self.cancel_button = self.job.run_button, self.job.cancel_button
+        self.progress, self.status = self.job.progress, self.job.status
+        layout.addWidget(self.job)
         cands = QGroupBox("Candidates")
         cv = QVBoxLayout(cands)
         self.candidates = QListWidget()
@@ -238,17 +220,10 @@ class RestorePanel(QWidget):
 
     # -- job state ----------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running)
-        self.engine.setEnabled(not running)
-        self.params_box.setEnabled(not running)
-        if running:
-            self.progress.setValue(0)
-            self.status.setText("Starting…")
+        self.job.set_running(running, self.engine, self.params_box)
 
     def set_progress(self, fraction: float, message: str, seconds_left: float | None) -> None:
-        self.progress.setValue(int(round(fraction * 1000)))
-        self.status.setText(f"{message}{_format_left(seconds_left)}")
+        self.job.set_progress(fraction, message, seconds_left)
 
     def set_status(self, text: str) -> None:
         self.status.setText(text)
