@@ -88,7 +88,8 @@ class DetectController(QObject):
         self.panel.weights.setText(str(s.value("detect/weights", "")))
         for c in CLASSES:
             self.panel.set_threshold(c, float(s.value(f"detect/threshold/{c}", self.panel.threshold(c))))
-            self.panel.set_used(c, str(s.value(f"detect/use/{c}", "true")).lower() == "true")
+            default = "true" if self.panel.used(c) else "false"
+            self.panel.set_used(c, str(s.value(f"detect/use/{c}", default)).lower() == "true")
 
     def save_settings(self) -> None:
         s = self.win.settings

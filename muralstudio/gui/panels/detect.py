@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from muralstudio.core.damage import STYLES, DamageClass
+from muralstudio.core.damage import FILL_CLASSES, STYLES, DamageClass
 from muralstudio.engines.detect import CLASSES, DEFAULT_THRESHOLD, Detection
 from muralstudio.gui.panels.layers import hex_color
 from muralstudio.gui.panels.jobcontrols import JobControls
@@ -76,7 +76,8 @@ class _ClassRow:
         style = STYLES[cls]
         self.use = QCheckBox(style.label)
         self.use.setIcon(qta.icon("mdi6.square", color=hex_color(style.color)))
-        self.use.setChecked(True)
+        # the detector is reliable on the classes a restorer fills; stain and fading start unticked
+        self.use.setChecked(cls in FILL_CLASSES)
         self.use.setToolTip(f"Propose and apply {style.label.lower()} ({style.description})")
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(SLIDER_MIN, SLIDER_MAX)
@@ -84,9 +85,10 @@ class _ClassRow:
         self.slider.setToolTip("Threshold: the detector's certainty a pixel needs to be proposed")
         self.slider.setMinimumWidth(70)
         self.value = QLabel()
-        self.value.setMinimumWidth(28)
+        self.value.setMinimumWidth(self.value.fontMetrics().horizontalAdvance("0.00") + 4)
         self.count = QLabel("–")
-        self.count.setMinimumWidth(92)
+        # wide enough for the longest area text, so it is never cut at the left
+        self.count.setMinimumWidth(self.count.fontMetrics().horizontalAdvance("0.00 %  999 k px") + 6)
         self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
