@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--strategy", choices=("crop", "whole"), help="crop around damage or whole image")
     r.add_argument("--param", action="append", type=_param, default=[], metavar="NAME=VALUE",
                    help="any other engine parameter (repeatable)")
+    r.add_argument("--hints", type=Path, metavar="FILE.json",
+                   help="colorize engine: colour hints for one image, as JSON "
+                        "{\"hints\": [{\"x\": X, \"y\": Y, \"colour\": \"#rrggbb\"}]}")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     dt = sub.add_parser("detect", help="mark damage (crack, flaking, loss, stain, fading) with the detector")
@@ -115,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     t = sub.add_parser("train", help="train one of our networks on folders of murals")
-    t.add_argument("model", choices=("pconv", "features", "detector"), help="which network")
+    t.add_argument("model", choices=("pconv", "features", "detector", "colorize"), help="which network")
     t.add_argument("--data", required=True, type=Path, nargs="+", help="folders of mural images")
     t.add_argument("--minutes", required=True, type=float, help="wall-clock training time")
     t.add_argument("--out", required=True, type=Path, help="weights file to write (config .json beside it)")
@@ -189,7 +192,7 @@ def _run(args: argparse.Namespace) -> int:
         for name in ("radius", "margin", "strategy"):
             if getattr(args, name) is not None:
                 params[name] = getattr(args, name)
-        run_restore(args.input, args.mask, args.out, args.engine, params, quiet=args.quiet)
+        run_restore(args.input, args.mask, args.out, args.engine, params, quiet=args.quiet, hints=args.hints)
         return 0
     if args.command == "detect":
         from muralstudio.commands.detect import parse_classes, parse_thresholds, run_detect
@@ -227,6 +230,8 @@ def _run(args: argparse.Namespace) -> int:
             options["net"] = {"base": 32, "depth": 6, "max_mult": 8, **net}
         if net and args.model == "detector":
             options["net"] = {"classes": 5, "base": 16, "depth": 5, "max_width": 128, **net}
+        if net and args.model == "colorize":
+            options["net"] = {"base": 24, "depth": 4, "max_width": 192, **net}
         if args.term:
             try:
                 options["loss_weights"] = {name: float(value) for name, value in args.term}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -12,7 +13,10 @@ import numpy as np
 from muralstudio.commands.pairing import Job, UsageError, plan_restore
 from muralstudio.core.candidate import apply_patches
 from muralstudio.core.errors import EngineError, ImageWriteError, MaskMismatchError
-from muralstudio.engines import InpaintRequest, InpaintResult, drive, get_engine
+from muralstudio.core.hints import ColourHint
+from muralstudio.core.raster import RasterImage
+from muralstudio.engines import InpaintRequest, InpaintResult, drive, engine_names, get_engine
+from muralstudio.io.hints import read_hints
 from muralstudio.io.images import SUPPORTED_EXTENSIONS, read_image, read_image_header, write_image
 from muralstudio.io.masks import read_mask
 from muralstudio.progressbar import ProgressBar
@@ -52,14 +56,15 @@ def resolve_engine_params(names: Sequence[str], given: dict[str, Any]) -> dict[s
 
 
 def restore_pixels(
-    engine_name: str, pixels: np.ndarray, mask: np.ndarray, params: dict[str, Any], bar: ProgressBar
+    engine_name: str, pixels: np.ndarray, mask: np.ndarray, params: dict[str, Any], bar: ProgressBar,
+    hints: list[ColourHint] | None = None,
 ) -> tuple[np.ndarray, InpaintResult]:
     """Run one engine on ``pixels`` through the engine protocol, drawing progress on ``bar``.
 
     Returns a copy of ``pixels`` with the engine's patches pasted in (known pixels untouched)
     and the engine's result (for provenance). The bar is ended cleanly when the engine fails.
     """
-    request = InpaintRequest(pixels, mask, params)
+    request = InpaintRequest(pixels, mask, params, hints=list(hints or []))
     try:
         result = drive(get_engine(engine_name).run(request), bar.update)
     except BaseException:
@@ -69,15 +74,24 @@ def restore_pixels(
 
 
 def run_restore(
-    input_: Path, mask: Path, output: Path, engine_name: str, params: dict[str, Any], quiet: bool = False
+    input_: Path, mask: Path, output: Path, engine_name: str, params: dict[str, Any], quiet: bool = False,
+    hints: Path | None = None,
 ) -> int:
     """Restore every planned job; returns the number of images written.
 
-    All inputs are checked (pairing, headers, output names) before anything is written, so
-    a bad file found early leaves no outputs behind. Each output is written atomically.
+    All inputs are checked (pairing, headers, output names, the ``hints`` file against the
+    image's size) before anything is written, so a bad file found early leaves no outputs
+    behind. Each output is written atomically.
     """
     resolved = resolve_engine_params([engine_name], params)[engine_name]
+    engine = get_engine(engine_name)
+    if hints is not None and not engine.takes_hints:
+        takers = ", ".join(n for n in engine_names() if get_engine(n).takes_hints)
+        raise UsageError(f"--hints gives colour hints, which only the {takers} engine uses, not {engine_name}.")
     jobs = plan_restore(input_, mask, output)
+    if hints is not None and (input_.is_dir() or len(jobs) > 1):
+        raise UsageError("--hints belongs to one image: give a single input image, not a folder.")
+    hint_list: list[ColourHint] = []
     for job in jobs:
         _check_output(job)
         info, minfo = read_image_header(job.image), read_image_header(job.mask)
@@ -86,6 +100,8 @@ def run_restore(
                 f"The mask {job.mask.name} is {minfo.width} × {minfo.height} but the image "
                 f"{job.image.name} is {info.width} × {info.height}."
             )
+        if hints is not None:
+            hint_list = read_hints(hints, (info.height, info.width))
     out_dir = jobs[0].output.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -93,11 +109,26 @@ def run_restore(
         raise ImageWriteError(f"Cannot create the output folder {out_dir}: {exc.strerror}.") from None
     for i, job in enumerate(jobs, start=1):
         label = f"[{i}/{len(jobs)}] {job.image.name}" if len(jobs) > 1 else job.image.name
-        _restore_one(job, engine_name, resolved, label, quiet)
+        _restore_one(job, engine_name, resolved, label, quiet, hint_list)
     return len(jobs)
 
 
-def _restore_one(job: Job, engine_name: str, params: dict[str, Any], label: str, quiet: bool) -> None:
+def as_rgb(image: RasterImage) -> tuple[RasterImage, list[str]]:
+    """A grey image as RGB (three equal channels) for an engine that adds colour, and notes
+    saying so; a grey ICC profile, which cannot describe RGB pixels, is left out."""
+    if image.channels != 1:
+        return image, []
+    notes = ["grey image restored as RGB (three equal channels) so colour can be added; written as RGB."]
+    icc = image.icc_profile
+    if icc and len(icc) >= 20 and icc[16:20] == b"GRAY":
+        notes.append("its grey ICC profile was left out, since it cannot describe RGB pixels.")
+        icc = None
+    rgb = np.repeat(image.pixels, 3, axis=2)
+    return dataclasses.replace(image, pixels=rgb, icc_profile=icc, notices=[]), notes
+
+
+def _restore_one(job: Job, engine_name: str, params: dict[str, Any], label: str, quiet: bool,
+                 hints: list[ColourHint] | None = None) -> None:
     image = read_image(job.image)
     for note in image.notices:
         print(f"note: {job.image.name}: {note}", file=sys.stderr)
@@ -106,8 +137,12 @@ def _restore_one(job: Job, engine_name: str, params: dict[str, Any], label: str,
         print(f"note: {job.mask.name} marks no damage; {job.output.name} is a copy of the input.", file=sys.stderr)
         notes = write_image(job.output, image)
     else:
+        if get_engine(engine_name).needs_rgb:
+            image, notes = as_rgb(image)
+            for note in notes:
+                print(f"note: {job.image.name}: {note}", file=sys.stderr)
         bar = ProgressBar(label, enabled=not quiet)
-        restored, result = restore_pixels(engine_name, image.pixels, mask, params, bar)
+        restored, result = restore_pixels(engine_name, image.pixels, mask, params, bar, hints)
         prov = result.provenance(("mask",)).to_dict()
         prov["source"] = job.image.name
         prov["mask"] = job.mask.name

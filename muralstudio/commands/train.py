@@ -33,7 +33,7 @@ def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: 
               masks: list[Path] | None = None, pretrain: list[Path] | None = None, features: Path | None = None,
               cracks: Path | None = None, options: dict[str, Any] | None = None, force: bool = False,
               quiet: bool = False, log: Callable[[str], None] = _log) -> Any:
-    """Train ``model`` ('pconv', 'features' or 'detector') for ``minutes``; the best weights go to ``out``."""
+    """Train ``model`` ('pconv', 'features', 'detector' or 'colorize') for ``minutes``; the best weights go to ``out``."""
     if minutes <= 0:
         raise MuralStudioError("--minutes must be more than 0.")
     options = dict(options or {})
@@ -52,6 +52,16 @@ def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: 
         cfg = DetectorTrainConfig([str(d) for d in data], str(out), minutes, cracks=str(cracks) if cracks else None,
                                   init=str(init) if init else None, **options)
         state = _drive("Training the detector", train_detector(cfg, log), quiet)
+    elif model == "colorize":
+        from muralstudio.train.colorize import ColorizeTrainConfig, train_colorize
+
+        extra = set(options) - {"batch", "patch", "lr", "device", "net", "resume"}
+        if extra or masks or pretrain or features:
+            raise MuralStudioError("train colorize takes --data, --minutes, --out, --init, --batch, --patch, --lr, "
+                                   "--base, --depth, --device and --resume.")
+        cfg = ColorizeTrainConfig([str(d) for d in data], str(out), minutes, init=str(init) if init else None,
+                                  **options)
+        state = _drive("Training colorization", train_colorize(cfg, log), quiet)
     elif model == "features":
         from muralstudio.train.features import FeatureTrainConfig, train_features
 

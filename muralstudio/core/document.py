@@ -13,6 +13,7 @@ from muralstudio.core.brush import Brush, Rect, StrokeRasterizer, apply_coverage
 from muralstudio.core.candidate import Candidate
 from muralstudio.core.damage import DamageClass
 from muralstudio.core.errors import MaskMismatchError
+from muralstudio.core.hints import ColourHint
 from muralstudio.core.history import CallbackStep, History, TileRecorder
 from muralstudio.core.raster import RasterImage
 
@@ -77,6 +78,7 @@ class Mural:
         self.chosen_id: str | None = None
         self.ratings: dict[str, list[Rating]] = {}  # candidate id -> one rating per rater
         self.notes: str = ""
+        self._hints: list[ColourHint] = []  # colour hints, in the order they were given
         self.history = history if history is not None else History()
         self._listeners: list[Listener] = []
 
@@ -248,6 +250,55 @@ class Mural:
 
         setter(after)(self)
         self.history.push(CallbackStep(label, setter(after), setter(before)))
+
+    # -- colour hints -------------------------------------------------------------------
+    @property
+    def hints(self) -> tuple[ColourHint, ...]:
+        """The colour hints, oldest first (change them through the methods below)."""
+        return tuple(self._hints)
+
+    def add_hint(self, hint: ColourHint) -> None:
+        """Add a colour hint as one step; ValueError for a point outside the image."""
+        h, w = self.shape
+        if not isinstance(hint, ColourHint):
+            raise TypeError("add_hint takes a ColourHint")
+        if not (0.0 <= hint.x < w and 0.0 <= hint.y < h):
+            raise ValueError(f"the hint at x {hint.x:g}, y {hint.y:g} lies outside the {w} × {h} image")
+        self._set_hints(self._hints + [hint], f"Add colour hint {hint.hex()}")
+
+    def remove_hint(self, which: int | ColourHint) -> None:
+        """Remove a hint, given by its index or itself, as one step (IndexError, ValueError)."""
+        if isinstance(which, ColourHint):
+            index = next((i for i, h in enumerate(self._hints) if h is which), None)
+            if index is None:
+                index = self._hints.index(which)  # an equal hint; ValueError when there is none
+        else:
+            index = range(len(self._hints))[which]  # IndexError; negative indices count back
+        gone = self._hints[index]
+        self._set_hints(self._hints[:index] + self._hints[index + 1 :], f"Remove colour hint {gone.hex()}")
+
+    def clear_hints(self) -> None:
+        """Remove every hint as one step (nothing happens when there are none)."""
+        if self._hints:
+            self._set_hints([], "Clear colour hints")
+
+    def load_hints(self, hints: Iterable[ColourHint]) -> None:
+        """Set the hints without an undo step: for documents being loaded."""
+        self._hints = list(hints)
+        self._notify("hints", None)
+
+    def _set_hints(self, after: list[ColourHint], label: str) -> None:
+        before = list(self._hints)
+
+        def setter(value: list[ColourHint]) -> Callable[[object], None]:
+            def apply(_: object) -> None:
+                self._hints = list(value)
+                self._notify("hints", None)
+
+            return apply
+
+        setter(after)(self)
+        self.history.push(CallbackStep(label, setter(after), setter(before), 64 * len(after)))
 
     @property
     def chosen(self) -> Candidate | None:

@@ -49,3 +49,7 @@ class ModelError(MuralStudioError):
 
 class TrainingError(MuralStudioError):
     """A training or fine-tuning run cannot start or go on (no data, no usable patches)."""
+
+
+class HintsFileError(MuralStudioError):
+    """A colour-hints file could not be read, or its hints do not fit the image."""

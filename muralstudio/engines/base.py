@@ -16,6 +16,7 @@ import numpy as np
 
 from muralstudio.core.candidate import Candidate, Patch, Provenance
 from muralstudio.core.errors import Cancelled, EngineError, MaskMismatchError
+from muralstudio.core.hints import ColourHint
 from muralstudio.core.progress import Progress
 
 
@@ -57,13 +58,15 @@ class ParamSpec:
 
 @dataclass
 class InpaintRequest:
-    """What to restore: pixels (H, W, C) uint8/uint16, a boolean mask, optional guide lines."""
+    """What to restore: pixels (H, W, C) uint8/uint16, a boolean mask, optional guide lines
+    and colour hints (engines that take no hints ignore them)."""
 
     image: np.ndarray
     mask: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
     guide: np.ndarray | None = None
     seed: int | None = None
+    hints: list[ColourHint] = field(default_factory=list)
 
     def validate(self) -> None:
         """Raise a typed error when the request cannot be run."""
@@ -115,6 +118,8 @@ class Engine(ABC):
     label: str = ""
     description: str = ""
     params: tuple[ParamSpec, ...] = ()
+    takes_hints: bool = False  # uses InpaintRequest.hints (colour hints)
+    needs_rgb: bool = False  # refuses grey (1-channel) images
 
     def resolve_params(self, given: dict[str, Any]) -> dict[str, Any]:
         """All parameters with defaults filled in and values checked; unknown names refused."""

@@ -49,7 +49,8 @@ class CanvasView(CanvasInputMixin, CanvasPaintMixin, CanvasGeometryMixin, QAbstr
 
     A tool is any object with optional methods ``press(canvas, x, y, event)``,
     ``move(canvas, x, y, event)``, ``release(canvas, x, y, event)``, ``hover(canvas, x, y)``,
-    ``paint_overlay(painter, canvas)`` and attributes ``brush_diameter`` (image pixels or
+    ``paint_overlay(painter, canvas)``, ``context_press(canvas, x, y, event)`` (right button),
+    ``key_press(canvas, event)`` (True when it used the key) and attributes ``brush_diameter`` (image pixels or
     None) and ``cursor`` (a Qt.CursorShape, a QCursor or None). Coordinates are float image
     coordinates.
     """
@@ -87,6 +88,7 @@ class CanvasView(CanvasInputMixin, CanvasPaintMixin, CanvasGeometryMixin, QAbstr
         self._ov_tiles: dict[tuple[int, int], ScreenTile | None] = {}
         self._tiles_dpr = 1.0
         self._tool: Any = None
+        self._decorations: list[Any] = []  # objects with paint_overlay(painter, canvas), e.g. hints
         self._stroke = False
         self._pan: tuple[QPointF, float, float, Qt.MouseButton] | None = None
         self._space = False
@@ -102,6 +104,11 @@ class CanvasView(CanvasInputMixin, CanvasPaintMixin, CanvasGeometryMixin, QAbstr
     # ------------------------------------------------------------------------------
     def document(self) -> Mural | None:
         return self._doc
+
+    def add_decoration(self, deco: Any) -> None:
+        """Draw ``deco.paint_overlay(painter, canvas)`` over the image whatever the tool."""
+        self._decorations.append(deco)
+        self.viewport().update()
 
     def pyramid(self) -> DisplayPyramid | None:
         return self._pyr

@@ -149,6 +149,12 @@ class CanvasInputMixin:
                 self._call_tool("press", x, y, event)
             event.accept()
             return
+        if button == Qt.MouseButton.RightButton and self._pan is None and self._doc is not None \
+                and not self._stroke and hasattr(self._tool, "context_press"):
+            x, y = self._image_xy(pos)
+            self._call_tool("context_press", x, y, event)
+            event.accept()
+            return
         event.ignore()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -224,6 +230,10 @@ class CanvasInputMixin:
         if event.key() == Qt.Key.Key_Space:
             if not event.isAutoRepeat() and not self._space:
                 self._hold_space(True)
+            event.accept()
+            return
+        key_press = getattr(self._tool, "key_press", None)
+        if key_press is not None and self._doc is not None and key_press(self, event):
             event.accept()
             return
         super().keyPressEvent(event)

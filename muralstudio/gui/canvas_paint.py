@@ -70,6 +70,7 @@ class CanvasPaintMixin:
     _base_tiles: dict[tuple[int, int], ScreenTile]
     _ov_tiles: dict[tuple[int, int], ScreenTile | None]
     _tiles_dpr: float
+    _decorations: list
     base_tiles_rendered: int
     overlay_tiles_rendered: int
     last_paint_rect: QRect
@@ -207,6 +208,11 @@ class CanvasPaintMixin:
                 self._paint_image(p, rect, img)
             else:
                 p.fillRect(rect, BACKGROUND)
+            if self._doc is not None:
+                for deco in self._decorations:
+                    p.save()
+                    deco.paint_overlay(p, self)
+                    p.restore()
             tool = self._tool
             paint_overlay = getattr(tool, "paint_overlay", None)
             if paint_overlay is not None and self._doc is not None:

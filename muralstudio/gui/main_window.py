@@ -26,8 +26,10 @@ from muralstudio.gui.actions import FileActions, MaskActions
 from muralstudio.gui.canvas import CanvasView
 from muralstudio.gui.detect import DetectController
 from muralstudio.gui.finetune import FinetuneActions
+from muralstudio.gui.hintcontrol import HintsController
 from muralstudio.gui.navigator import NavigatorWidget
 from muralstudio.gui.panels.detect import DetectPanel
+from muralstudio.gui.panels.hints import HintsPanel
 from muralstudio.gui.panels.history import HistoryPanel
 from muralstudio.gui.panels.layers import LAYERS, LayersPanel
 from muralstudio.gui.panels.restore import RestorePanel
@@ -56,12 +58,14 @@ class MainWindow(QMainWindow):
         self.restore = RestorePanel()
         self.history = HistoryPanel()
         self.detect_panel = DetectPanel()
+        self.hints_panel = HintsPanel()
         self.navigator = NavigatorWidget()
         self.navigator.set_canvas(self.canvas)
         for title, widget, area in (
             ("Layers", self.layers, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Restore", self.restore, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Detect", self.detect_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("Colour hints", self.hints_panel, Qt.DockWidgetArea.RightDockWidgetArea),
             ("Navigator", self.navigator, Qt.DockWidgetArea.LeftDockWidgetArea),
             ("History", self.history, Qt.DockWidgetArea.LeftDockWidgetArea),
         ):
@@ -78,6 +82,7 @@ class MainWindow(QMainWindow):
         self.finetune = FinetuneActions(self)
         self.detection = DetectController(self, self.detect_panel)
         self._build_actions()
+        self.hint_control = HintsController(self, self.hints_panel)
         self._build_status_bar()
         self._connect()
         self.autosave_timer = QTimer(self)
@@ -119,8 +124,9 @@ class MainWindow(QMainWindow):
         tools_menu = bar.addMenu("&Tools")
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
-        icons = {"brush": "mdi6.brush", "eraser": "mdi6.eraser", "lasso": "mdi6.lasso", "wand": "mdi6.auto-fix"}
-        keys = {"brush": "B", "eraser": "E", "lasso": "L", "wand": "W"}
+        icons = {"brush": "mdi6.brush", "eraser": "mdi6.eraser", "lasso": "mdi6.lasso", "wand": "mdi6.auto-fix",
+                 "hint": "mdi6.map-marker-plus-outline"}
+        keys = {"brush": "B", "eraser": "E", "lasso": "L", "wand": "W", "hint": "I"}
         for name, tool in self.tools.items():
             act = self._action(tools_menu, icons[name], f"{tool.label}", lambda _=False, n=name: self.set_tool(n), QKeySequence(keys[name]))
             act.setCheckable(True)
@@ -228,6 +234,7 @@ class MainWindow(QMainWindow):
         self.restore.refresh_candidates(doc, self.shown_candidate)
         self.finetune.refresh()
         self.detection.set_document(doc)
+        self.hint_control.set_document(doc)
         if self.compare is not None:
             self.compare.set_document(doc, self.canvas.pyramid())
         self.update_title()
@@ -278,6 +285,7 @@ class MainWindow(QMainWindow):
         else:
             for k in getattr(self, "_hidden_masks", None) or list(boxes):
                 boxes[k].setChecked(True)
+        self.hint_control.set_visible(not shown)
 
     def show_candidate(self, cid: str | None) -> None:
         self.shown_candidate = cid
@@ -346,12 +354,15 @@ class MainWindow(QMainWindow):
         if self.session is None or self.runner.is_running():
             return
         doc = self.session.doc
+        hints = self.hint_control.request_hints(engine_name, doc)
+        if hints is None:
+            return
         mask = doc.union_mask([DamageClass(c) for c in classes])
         if not mask.any():
             QMessageBox.information(self, "Nothing to restore", "The checked damage classes have no marked pixels.")
             return
         engine = get_engine(engine_name)
-        request = InpaintRequest(doc.original.pixels, mask, dict(params))
+        request = InpaintRequest(doc.original.pixels, mask, dict(params), hints=hints)
         self._job_classes = tuple(classes)
         self._job_doc = doc
         self.restore.set_running(True)

@@ -1,7 +1,8 @@
-"""Canvas tools: brush, eraser, polygon lasso and magic wand, all editing the active layer.
+"""Canvas tools: brush, eraser, polygon lasso and magic wand, all editing the active layer,
+and the colour hint tool, which places colour hints.
 
 Each tool turns pointer events (image coordinates) into document edits; one stroke, one
-lasso or one wand click is one undo step.
+lasso, one wand click or one hint is one undo step.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPen, QPolygonF
 
 from muralstudio.core.brush import Brush
 from muralstudio.core.document import Mural, StrokeSession
 from muralstudio.core.polygon import polygon_mask
+from muralstudio.gui.hintstate import HintState, hint_at, pick_cursor, sample_colour
 from muralstudio.ops.select import magic_wand, to_uint8
 
 
@@ -27,6 +29,7 @@ class ToolContext:
         self.brush = Brush(24.0, 1.0)
         self.wand_tolerance = 24
         self.wand_contiguous = True
+        self.hints = HintState()
         self._pixels8: tuple[int, np.ndarray] | None = None
 
     def pixels8(self) -> np.ndarray:
@@ -205,9 +208,75 @@ class WandTool(Tool):
         return True
 
 
+class HintTool(Tool):
+    """Click to place a colour hint of the current colour; click a hint to select it.
+
+    Delete or Backspace removes the selected hint, a right click the one under the pointer.
+    Alt+click (or a click in pick mode) takes the current colour from the image instead:
+    the mean of 5 × 5 pixels of what the canvas shows.
+    """
+
+    name, label = "hint", "Colour hint"
+
+    @property
+    def cursor(self) -> Any:  # type: ignore[override]
+        return pick_cursor() if self.ctx.hints.pick_mode else Qt.CursorShape.CrossCursor
+
+    def press(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        doc, state = self.ctx.doc, self.ctx.hints
+        if doc is None or not canvas._inside(x, y):
+            return
+        if state.pick_mode or _alt(event):
+            self.pick(canvas, x, y)
+            return
+        state.set_visible(True)  # never place hints one cannot see
+        hit = hint_at(canvas, doc.hints, x, y)
+        if hit is not None:
+            state.select(hit)
+        else:
+            hint = state.hint_for(x, y)
+            doc.add_hint(hint)
+            state.select(hint)
+        canvas.viewport().update()
+
+    def pick(self, canvas: Any, x: float, y: float) -> None:
+        """Make the colour under (x, y) the current hint colour and leave pick mode."""
+        doc, state = self.ctx.doc, self.ctx.hints
+        assert doc is not None
+        rgb = sample_colour(doc, canvas.display_candidate_object(), x, y)
+        state.set_colour(rgb, f"picked at {int(x)}, {int(y)}")
+        state.set_pick_mode(False)
+        canvas.update_cursor()
+
+    def context_press(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        """A right click removes the hint under the pointer."""
+        doc, state = self.ctx.doc, self.ctx.hints
+        if doc is None or not state.visible:
+            return
+        hit = hint_at(canvas, doc.hints, x, y)
+        if hit is not None:
+            doc.remove_hint(hit)
+            canvas.viewport().update()
+
+    def key_press(self, canvas: Any, event: QKeyEvent) -> bool:
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            return self.remove_selected()
+        return False
+
+    def remove_selected(self) -> bool:
+        doc, state = self.ctx.doc, self.ctx.hints
+        if doc is None or state.selected is None or state.selected not in doc.hints:
+            return False
+        doc.remove_hint(state.selected)
+        return True
+
+    def cancel(self) -> None:
+        self.ctx.hints.set_pick_mode(False)
+
+
 def _alt(event: Any) -> bool:
     mods: Callable[[], Any] | None = getattr(event, "modifiers", None)
     return bool(mods and mods() & Qt.KeyboardModifier.AltModifier)
 
 
-TOOLS: tuple[type[Tool], ...] = (BrushTool, EraserTool, LassoTool, WandTool)
+TOOLS: tuple[type[Tool], ...] = (BrushTool, EraserTool, LassoTool, WandTool, HintTool)

@@ -33,6 +33,7 @@ from muralstudio.core.candidate import Candidate, Patch, Provenance
 from muralstudio.core.damage import DamageClass
 from muralstudio.core.document import GUIDE, Mural, mask_key
 from muralstudio.core.errors import ImageWriteError, MuralStudioError
+from muralstudio.core.hints import ColourHint
 from muralstudio.io import bundle
 from muralstudio.io.atomic import atomic_output
 from muralstudio.io.manifest import (
@@ -198,6 +199,7 @@ def save_project(
         "candidates": candidates,
         "chosen_id": doc.chosen_id,
         "ratings": {c.id: [r.to_dict() for r in doc.ratings_of(c.id)] for c in doc.candidates if doc.ratings_of(c.id)},
+        "hints": [h.to_dict() for h in doc.hints],
         "notes": doc.notes,
         "history": {"labels": list(doc.history.labels), "position": doc.history.position},
         "extras": extras_json,
@@ -266,6 +268,27 @@ def _load_ratings(raw: Any, ids: set[str], notices: list[str]) -> dict[str, list
             out[cid] = kept + [rating]
     if dropped:
         notices.append(f"{dropped} rating(s) could not be read and were left out.")
+    return out
+
+
+def _load_hints(raw: Any, shape: tuple[int, int], notices: list[str]) -> list[ColourHint]:
+    """The colour hints of a manifest; malformed ones and ones outside the image are left out with a notice."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        notices.append("The colour hints could not be read and were left out.")
+        return []
+    h, w = shape
+    out: list[ColourHint] = []
+    for rec in raw:
+        try:
+            hint = ColourHint.from_dict(rec)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+        if 0.0 <= hint.x < w and 0.0 <= hint.y < h:  # also false for NaN
+            out.append(hint)
+    if len(out) < len(raw):
+        notices.append(f"{len(raw) - len(out)} colour hint(s) could not be read and were left out.")
     return out
 
 
@@ -350,6 +373,7 @@ def load_project(path: str | os.PathLike[str], *, original: str | os.PathLike[st
                 chosen = None
             doc.chosen_id = chosen
             doc.ratings = _load_ratings(data.get("ratings"), {c.id for c in doc.candidates}, notices)
+            doc.load_hints(_load_hints(data.get("hints"), doc.shape, notices))
             doc.notes = str(data.get("notes") or "")
             history = data.get("history") or {}
             extras = data.get("extras") or {}

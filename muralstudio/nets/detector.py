@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from muralstudio.nets.blocks import conv_block
+
 ARCH = "damage-unet"  # the architecture name in weight files
 
 
@@ -32,13 +34,6 @@ class DetectorConfig:
         return asdict(self)
 
 
-def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-    )
-
-
 class DamageUNet(nn.Module):
     """RGB in [0, 1] (N, 3, H, W) → logits (N, classes, H, W); H and W multiples of 2**depth."""
 
@@ -46,8 +41,8 @@ class DamageUNet(nn.Module):
         super().__init__()
         self.config = config
         w = config.widths()
-        self.down = nn.ModuleList([_block(3, w[0])] + [_block(w[i - 1], w[i]) for i in range(1, len(w))])
-        self.up = nn.ModuleList([_block(w[i + 1] + w[i], w[i]) for i in range(len(w) - 1)])
+        self.down = nn.ModuleList([conv_block(3, w[0])] + [conv_block(w[i - 1], w[i]) for i in range(1, len(w))])
+        self.up = nn.ModuleList([conv_block(w[i + 1] + w[i], w[i]) for i in range(len(w) - 1)])
         self.head = nn.Conv2d(w[0], config.classes, 1)
 
     @property

@@ -14,6 +14,7 @@ from muralstudio.core.candidate import Candidate, Patch, Provenance
 from muralstudio.core.damage import DamageClass
 from muralstudio.core.document import GUIDE, Mural
 from muralstudio.core.errors import ImageWriteError, MaskMismatchError, ProjectError
+from muralstudio.core.hints import ColourHint
 from muralstudio.core.raster import RasterImage, Resolution
 from muralstudio.io import bundle, project
 from muralstudio.io.images import read_image, write_image
@@ -90,6 +91,7 @@ def _assert_same(doc: Mural, back: Mural) -> None:
             assert pb.mask.dtype == bool and np.array_equal(pa.mask, pb.mask)
     assert back.chosen_id == doc.chosen_id
     assert back.notes == doc.notes
+    assert back.hints == doc.hints
     assert np.array_equal(back.composite(), doc.composite())
 
 
@@ -449,3 +451,56 @@ def test_malformed_ratings_are_left_out_with_a_notice(saved, tmp_path):
     doc, info = load_project(odd)
     assert [(r.rater, r.scores) for r in doc.ratings_of(cid)] == [("Li", {"textural detail": 5})]
     assert info.notices == ["3 rating(s) could not be read and were left out."]
+
+
+# --------------------------------------------------------------------------- colour hints
+
+
+def test_colour_hints_round_trip(tmp_path):
+    scan, _ = _scan(tmp_path)
+    doc = _document(read_image(scan))
+    hints = [ColourHint(12.5, 30.25, (0.25, 0.5, 0.75), "pigment: azurite"),
+             ColourHint(0.0, 63.5, (1.0, 0.0, 0.123456789), "picked at 63, 0")]
+    for h in hints:
+        doc.add_hint(h)
+    save_project(tmp_path / "p.mural", doc, source=scan)
+    assert _manifest(tmp_path / "p.mural")["hints"] == [h.to_dict() for h in hints]
+    back, info = load_project(tmp_path / "p.mural")
+    assert [(h.y, h.x, h.source) for h in back.hints] == [(h.y, h.x, h.source) for h in hints]
+    assert back.hints[1].rgb == (1.0, 0.0, 0.12346)  # five decimals are kept
+    assert len(back.history) == 0 and info.notices == []
+
+
+def test_project_without_hints_loads_with_none(saved, tmp_path):
+    data = _manifest(saved)
+    del data["hints"]  # as written before hints existed
+    old = tmp_path / "old.mural"
+    _rewrite(saved, old, replace={"project.json": json.dumps(data)})
+    doc, info = load_project(old)
+    assert doc.hints == () and info.notices == []
+
+
+def test_malformed_hints_are_left_out_with_a_notice(saved, tmp_path):
+    data = _manifest(saved)
+    good = {"x": 3.5, "y": 4.5, "rgb": [0.1, 0.2, 0.3], "source": "pigment: malachite"}
+    data["hints"] = [
+        good,
+        {"x": 3, "y": 4, "rgb": [0.1, 0.2]},  # two channels
+        {"x": 3, "y": 4, "rgb": [0.1, 2.0, 0.3]},  # out of range
+        {"x": 3, "rgb": [0.1, 0.2, 0.3]},  # no y
+        {"x": W + 5, "y": 4, "rgb": [0.1, 0.2, 0.3]},  # outside the image
+        {"x": "NaN", "y": 4, "rgb": [0.1, 0.2, 0.3]},
+        "red",
+        [1, 2, 3],
+        {"x": 1, "y": 1, "rgb": [0, 0, 1]},  # no source: fine
+    ]
+    odd = tmp_path / "odd.mural"
+    _rewrite(saved, odd, replace={"project.json": json.dumps(data)})
+    doc, info = load_project(odd)
+    assert doc.hints == (ColourHint(4.5, 3.5, (0.1, 0.2, 0.3), "pigment: malachite"),
+                         ColourHint(1.0, 1.0, (0.0, 0.0, 1.0), ""))
+    assert info.notices == ["7 colour hint(s) could not be read and were left out."]
+    data["hints"] = {"not": "a list"}
+    _rewrite(saved, odd, replace={"project.json": json.dumps(data)})
+    doc, info = load_project(odd)
+    assert doc.hints == () and info.notices == ["The colour hints could not be read and were left out."]

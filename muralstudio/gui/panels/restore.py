@@ -29,12 +29,27 @@ from PySide6.QtWidgets import (
 
 from muralstudio.core.damage import FILL_CLASSES, STYLES, DamageClass
 from muralstudio.core.document import Mural
+from muralstudio.core.errors import EngineError
 from muralstudio.engines import engine_names, get_engine
 from muralstudio.engines.base import ParamSpec
 from muralstudio.gui.panels.jobcontrols import JobControls
 
 
 DEFAULT_ENGINE = "telea"
+
+
+def restores_colour(engine: str) -> bool:
+    """Whether ``engine`` restores colour (it takes colour hints) rather than filling missing
+    pixels: such engines work on the fading class by default and get the document's hints."""
+    try:
+        return bool(get_engine(engine).takes_hints)
+    except EngineError:
+        return False
+
+
+def default_classes(engine: str) -> tuple[DamageClass, ...]:
+    """The damage classes checked by default for ``engine``."""
+    return (DamageClass.FADING,) if restores_colour(engine) else FILL_CLASSES
 
 
 class PathEdit(QWidget):
@@ -125,6 +140,13 @@ class RestorePanel(QWidget):
             cl.addWidget(box)
             self.class_checks[cls] = box
         layout.addWidget(classes)
+        self.hints_note = QLabel(wordWrap=True)
+        self.hints_note.setToolTip("Place colour hints with the Colour hint tool (I); "
+                                   "choose their colour in the Colour hints panel.")
+        layout.addWidget(self.hints_note)
+        self._hint_count = 0
+        self._colour_mode = restores_colour(self.engine_name())
+        self._apply_class_defaults()
         self.job = JobControls("mdi6.play", "Run", "Restore the checked damage classes (Ctrl+R)",
                                self._request_run, self.cancelRequested.emit)
         self.run_button, self.cancel_button = self.job.run_button, self.job.cancel_button
@@ -158,6 +180,9 @@ class RestorePanel(QWidget):
         self._param_widgets.clear()
         engine = get_engine(self.engine_name())
         self.description.setText(engine.description)
+        if restores_colour(self.engine_name()) != self._colour_mode:  # another kind of engine
+            self._colour_mode = restores_colour(self.engine_name())
+            self._apply_class_defaults()
         for spec in engine.params:
             widget = self._widget_for(spec)
             widget.setToolTip(spec.help)
@@ -211,6 +236,28 @@ class RestorePanel(QWidget):
         w = self._param_widgets.get("weights")
         if isinstance(w, PathEdit):
             w.setText(weights)
+
+    def _apply_class_defaults(self) -> None:
+        """Check the classes the engine restores by default (on changing between kinds of engine)."""
+        chosen = default_classes(self.engine_name())
+        for cls, box in self.class_checks.items():
+            box.setChecked(cls in chosen)
+        self._show_hint_note()
+
+    def set_hint_count(self, count: int) -> None:
+        """How many colour hints the document has (shown while a colour engine is selected)."""
+        self._hint_count = count
+        self._show_hint_note()
+
+    def _show_hint_note(self) -> None:
+        n = self._hint_count
+        self.hints_note.setVisible(self._colour_mode)
+        self.hints_note.setText(
+            f"{n} colour hint{'s' if n != 1 else ''}: the network method uses those inside the "
+            "checked regions." if n
+            else "No colour hints: the colour comes from the surrounding paint alone. "
+                 "Place hints with the Colour hint tool (I)."
+        )
 
     def classes(self) -> list[str]:
         return [c.value for c, box in self.class_checks.items() if box.isChecked()]

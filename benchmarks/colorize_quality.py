@@ -1,0 +1,180 @@
+"""Colour-restoration quality on held-out murals, against the issue's targets.
+
+    python benchmarks/colorize_quality.py [--weights FILE] [--out benchmarks/out] [--per-image 2]
+
+The seven validation murals (``train.patches.VALIDATION_IMAGES``, never trained on), at a
+long side of 1024 px, are faded with the training's own synthetic fading from fixed seeds:
+``--per-image`` soft faded regions each, plus one fully grey copy of each. For every case the
+mean CIEDE2000 to the truth inside the region (pooled over all region pixels of the group):
+
+- the faded input;
+- the colour-statistics baseline: for faded regions, a and b matched to the mean and spread
+  of a 32-px ring around each region (``ops.colour.match_surroundings``); for a whole grey
+  image, which has no surroundings, the training murals' mean a and b per lightness;
+- the network without hints, and with 5 hints per region (points drawn at random in each
+  connected region of at least 200 px, coloured from the truth's 3 × 3 mean there).
+
+All methods start from the same 8-bit faded image and are scored on their 8-bit results, the
+network through the ``colorize`` engine as the app and CLI run it. Writes
+``colorize-quality.json`` and ``colorize-contact-sheet.png`` (faded | baseline | network |
+with hints | truth, region outlined, hints marked) into --out. Exit status 1 when a target is
+missed: the network without hints at least 20 % below the baseline in both groups, and hints
+lowering it further.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from muralstudio.commands.contact_sheet import ContactSheet
+from muralstudio.core.hints import ColourHint
+from muralstudio.engines import InpaintRequest, drive, get_engine
+from muralstudio.ops.colour import ciede2000, lab_to_rgb_in_gamut, match_surroundings, rgb_to_lab
+from muralstudio.train.fading import faded_sample
+from muralstudio.train.patches import image_files, load_rgb8
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SIDE = 1024
+HINTS = 5
+MIN_REGION = 200
+METHODS = ("faded", "baseline", "network", "hints5")
+
+
+def to_u8(lab: np.ndarray) -> np.ndarray:
+    return np.rint(lab_to_rgb_in_gamut(lab) * 255).astype(np.uint8)
+
+
+def lightness_prior(paths: list[Path], bins: int = 50) -> np.ndarray:
+    """(bins, 2) mean a, b of the training murals per lightness bin (L from 0 to 100)."""
+    sums = np.zeros((bins, 2))
+    counts = np.zeros(bins)
+    for p in paths:
+        lab = rgb_to_lab(load_rgb8(p, 256)).reshape(-1, 3)
+        idx = np.clip((lab[:, 0] / 100 * bins).astype(int), 0, bins - 1)
+        np.add.at(sums, idx, lab[:, 1:])
+        np.add.at(counts, idx, 1)
+    return (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+
+
+def apply_prior(lab: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    out = lab.copy()
+    idx = np.clip((lab[..., 0] / 100 * len(prior)).astype(int), 0, len(prior) - 1)
+    out[..., 1:] = prior[idx]
+    return out
+
+
+def truth_hints(truth_rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> list[ColourHint]:
+    """5 hints per connected region of at least MIN_REGION px, coloured from the truth."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    hints = []
+    for i in range(1, count):
+        if stats[i, cv2.CC_STAT_AREA] < MIN_REGION:
+            continue
+        ys, xs = np.nonzero(labels == i)
+        for j in rng.choice(len(ys), HINTS, replace=False):
+            y, x = int(ys[j]), int(xs[j])
+            rgb = truth_rgb[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 3).mean(axis=0) / 255
+            hints.append(ColourHint(y, x, (float(rgb[0]), float(rgb[1]), float(rgb[2])), "truth"))
+    return hints
+
+
+def run_engine(image: np.ndarray, mask: np.ndarray, weights: str, hints: list[ColourHint]) -> np.ndarray:
+    result = drive(get_engine("colorize").run(InpaintRequest(image, mask, {"weights": weights}, hints=hints)))
+    out = image.copy()
+    for p in result.patches:
+        view = out[p.y : p.y + p.pixels.shape[0], p.x : p.x + p.pixels.shape[1]]
+        view[p.mask] = p.pixels[p.mask]
+    return out
+
+
+def outlined(rgb: np.ndarray, mask: np.ndarray, hints: list[ColourHint] = ()) -> np.ndarray:
+    out = rgb.copy()
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(out, contours, -1, (255, 255, 255), 2)
+    for h in hints:
+        centre = (int(h.x), int(h.y))
+        cv2.circle(out, centre, 6, (0, 0, 0), 3)
+        cv2.circle(out, centre, 6, (255, 255, 255), 1)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weights", default="colorize", help="weights file or shipped name")
+    ap.add_argument("--data", type=Path, default=DATA / "murals")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/out"))
+    ap.add_argument("--per-image", type=int, default=2)
+    args = ap.parse_args()
+    val = image_files([args.data], validation=True)
+    if not val:
+        print(f"No validation murals under {args.data}.", file=sys.stderr)
+        return 2
+    prior = lightness_prior(image_files([args.data]))
+    rng = np.random.default_rng(2026)
+    totals = {g: {m: [0.0, 0] for m in METHODS} for g in ("fading", "grey")}
+    per_case, shown = [], []
+    t_net = 0.0
+    for path in val:
+        truth_rgb = load_rgb8(path, SIDE)
+        truth = rgb_to_lab(truth_rgb)
+        for k in range(args.per_image + 1):
+            group = "grey" if k == args.per_image else "fading"
+            sample = faded_sample(truth_rgb, rng, grey_share=1.0 if group == "grey" else 0.0)
+            mask = sample.mask
+            faded = to_u8(sample.faded) if group == "fading" else np.repeat(
+                np.rint(lab_to_rgb_in_gamut(sample.faded)[..., :1] * 255).astype(np.uint8), 3, 2)
+            faded_lab = rgb_to_lab(faded)
+            base_lab = match_surroundings(faded_lab, mask) if group == "fading" else apply_prior(faded_lab, prior)
+            hints = truth_hints(truth_rgb, mask, rng)
+            t0 = time.perf_counter()
+            net = run_engine(faded, mask, args.weights, [])
+            t_net += time.perf_counter() - t0
+            hinted = run_engine(faded, mask, args.weights, hints)
+            results = {"faded": faded, "baseline": to_u8(base_lab), "network": net, "hints5": hinted}
+            case = {"image": path.name, "group": group, "region": round(float(mask.mean()), 3)}
+            for m, rgb in results.items():
+                de = ciede2000(rgb_to_lab(rgb), truth)[mask]
+                totals[group][m][0] += float(de.sum())
+                totals[group][m][1] += int(de.size)
+                case[m] = round(float(de.mean()), 3)
+            per_case.append(case)
+            print(" ".join(f"{v}" for v in case.values()), flush=True)
+            if k in (0, args.per_image) and len(shown) < 10:
+                shown.append((path.name, group, mask, hints, results, truth_rgb))
+    figures = {g: {m: round(s / max(n, 1), 3) for m, (s, n) in ms.items()} for g, ms in totals.items()}
+    print(f"\nMean CIEDE2000 inside the region (pooled over pixels), {len(val)} held-out murals at {SIDE} px:")
+    print(f"{'group':8} " + " ".join(f"{m:>9}" for m in METHODS) + "   net vs baseline   hints vs net")
+    ok = True
+    for g, f in figures.items():
+        gain = 1 - f["network"] / f["baseline"]
+        hint_gain = 1 - f["hints5"] / f["network"]
+        f["network_vs_baseline"] = round(gain, 4)
+        f["hints_vs_network"] = round(hint_gain, 4)
+        ok &= gain >= 0.20 and hint_gain > 0
+        print(f"{g:8} " + " ".join(f"{f[m]:9.3f}" for m in METHODS) + f"   {gain:+15.1%}   {hint_gain:+12.1%}")
+    print(f"network time: {t_net:.1f} s for {len(per_case)} images of {SIDE} px "
+          "(target: network ≥ 20 % below baseline, hints lower still): " + ("met" if ok else "MISSED"))
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {"weights": args.weights, "side": SIDE, "hints_per_region": HINTS, "figures": figures,
+              "cases": per_case, "target_met": ok}
+    (args.out / "colorize-quality.json").write_text(json.dumps(report, indent=2))
+    sheet = ContactSheet([s[2].shape for s in shown], 5, row_height=320)
+    for row, (name, group, mask, hints, res, truth_rgb) in enumerate(shown):
+        sheet.put(row, 0, outlined(res["faded"], mask), f"{name} {group}: faded")
+        sheet.put(row, 1, res["baseline"], "statistics baseline")
+        sheet.put(row, 2, res["network"], "network")
+        sheet.put(row, 3, outlined(res["hints5"], np.zeros_like(mask), hints), f"network + {len(hints)} hints")
+        sheet.put(row, 4, truth_rgb, "truth")
+    print(f"contact sheet: {sheet.write(args.out / 'colorize-contact-sheet.png')}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""Colour restoration: new chroma (Lab a, b) for faded regions and grey scans.
+
+Lightness is never changed: the result inside the mask has the input's L with new a and b,
+made displayable by :func:`~muralstudio.ops.colour.lab_to_rgb_in_gamut` (chroma shrunk, not
+RGB clipped, where the colour would leave sRGB). Known pixels come back bit-identical.
+
+Two methods:
+
+- ``network``: the colorization U-Net (:mod:`muralstudio.nets.colorize`) predicts a and b
+  inside each region from lightness, the faded colour, the intact colour around it and the
+  conservator's colour hints;
+- ``statistics``: the colour-statistics baseline (a and b of each region matched to a ring
+  of intact colour around it); needs no weights.
+
+Both run at a working scale, the scale the network was trained at
+(:mod:`muralstudio.engines.colorize_scale` plans the crops, shrinks them and brings the
+change of chroma back to full resolution along the scan's lightness edges).
+
+torch is imported only when the network runs, so listing engines stays fast. The engine
+registers without shipped weights; running the network then raises a :class:`ModelError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Generator, TypeVar
+
+import numpy as np
+
+from muralstudio.core.candidate import Patch
+from muralstudio.core.errors import EngineError, ModelError
+from muralstudio.engines import models
+from muralstudio.engines.base import (
+    Engine,
+    EngineRun,
+    InpaintRequest,
+    InpaintResult,
+    ParamSpec,
+    Progress,
+    Stopwatch,
+    register,
+)
+from muralstudio.engines.colorize_scale import finish, plan_jobs, shrink, working_hints
+from muralstudio.ops.blend import TileBlender
+from muralstudio.ops.colour import match_surroundings
+from muralstudio.ops.crop import Box, tile_box
+from muralstudio.ops.hints import HINT_RADIUS, hint_maps
+
+if TYPE_CHECKING:
+    import torch
+
+    from muralstudio.nets.colorize import ColorizeUNet
+    from muralstudio.nets.weights import Weights
+
+T = TypeVar("T")
+
+SHIPPED = "colorize"  # the manifest name of the shipped model
+OVERLAP = 64  # tile overlap in working pixels (less for very small tiles)
+RING = 32  # statistics method: width of the ring of intact colour, in working pixels
+METHODS = ("network", "statistics")
+
+# -- model loading ------------------------------------------------------------------------
+
+def resolve_weights(value: str) -> Path:
+    """The weight file for a ``weights`` parameter: a shipped model name or a file path."""
+    return models.resolve_weights(value, SHIPPED, "Colour restoration with the network")
+
+
+def build_model(weights: Weights, device: torch.device) -> ColorizeUNet:
+    """A colorization U-Net of the shape the file states, loaded strictly, in eval mode."""
+    import torch
+
+    from muralstudio.nets.colorize import ColorizeConfig, ColorizeUNet
+    from muralstudio.nets.weights import load_state
+
+    known = {f.name for f in fields(ColorizeConfig)}
+    try:
+        config = ColorizeConfig(**{k: int(v) for k, v in weights.config.items() if k in known})
+        model = ColorizeUNet(config)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"{weights.path.name} states an unusable network shape: {exc}") from None
+    load_state(model, weights)
+    return model.eval().to(device, memory_format=torch.channels_last)
+
+
+def get_model(path: Path, device: torch.device) -> tuple[ColorizeUNet, Weights]:
+    """The model for ``path`` on ``device``, loaded once and kept for repeated runs."""
+    from muralstudio.nets.colorize import ARCH
+
+    return models.cached_model(path, device, ARCH, build_model)
+
+
+def _tile_plan(h: int, w: int, tile: int, multiple: int) -> tuple[list[Box], int]:
+    """Tiles covering an (h, w) working array and their overlap; sides multiples of ``multiple``."""
+    size = max(multiple, tile // multiple * multiple)
+    overlap = min(OVERLAP, size // 2)
+    return tile_box(Box(0, 0, h, w), size, overlap), overlap
+
+
+# -- running the network ------------------------------------------------------------------
+
+def _run_net(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
+             hints: list[tuple[float, float, float, float]]) -> np.ndarray:
+    """Network a, b (h, w, 2) for one working tile, reflect-padded to the net's multiple."""
+    import torch
+
+    from muralstudio.nets.colorize import pack_inputs
+
+    h, w = region.shape
+    m = model.multiple
+    pad = ((0, -h % m), (0, -w % m))
+    hint_ab, hint_map = hint_maps((h, w), hints, HINT_RADIUS)
+    arrays = [
+        np.pad(lab.astype(np.float32, copy=False), (*pad, (0, 0)), mode="reflect"),
+        np.pad(region.astype(np.float32), pad, mode="reflect")[..., None],
+        np.pad(hint_ab, (*pad, (0, 0))),
+        np.pad(hint_map, pad)[..., None],
+    ]
+    device = next(model.parameters()).device
+    t = [torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].to(device) for a in arrays]
+    with torch.inference_mode():
+        x = pack_inputs(*t).contiguous(memory_format=torch.channels_last)
+        out = model(x)
+    return out[0, :, :h, :w].float().permute(1, 2, 0).cpu().numpy()
+
+
+def network_delta(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
+                  hints: list[tuple[float, float, float, float]], tile: int = 768
+                  ) -> Generator[tuple[int, int], None, np.ndarray]:
+    """Change of a, b (h, w, 2) the network makes inside ``region`` (zero outside) of a
+    working Lab array; yields (tiles done, tiles in all) after each tile."""
+    model.eval()
+    h, w = region.shape
+    tiles, overlap = _tile_plan(h, w, tile, model.multiple)
+    if len(tiles) == 1:
+        ab = _run_net(model, lab, region, hints)
+        yield 1, 1
+    else:
+        blender = TileBlender(Box(0, 0, h, w), 2, overlap)
+        for i, t in enumerate(tiles):
+            if region[t.slices].any():
+                local = [(y - t.y0, x - t.x0, a, b) for y, x, a, b in hints
+                         if -HINT_RADIUS <= y - t.y0 < t.height + HINT_RADIUS
+                         and -HINT_RADIUS <= x - t.x0 < t.width + HINT_RADIUS]
+                blender.add(t, _run_net(model, lab[t.slices], region[t.slices], local))
+            yield i + 1, len(tiles)
+        ab = blender.result()
+    return np.where(region[..., None], ab - lab[..., 1:], 0.0).astype(np.float32)
+
+
+def statistics_delta(lab: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Change of a, b (h, w, 2) the colour-statistics baseline makes inside ``region``."""
+    return (match_surroundings(lab, region, RING)[..., 1:] - lab[..., 1:]).astype(np.float32)
+
+
+# -- the engine ---------------------------------------------------------------------------
+
+def _relay(steps: Generator[tuple[int, int], None, T], report: Callable[[int, int], Progress]
+           ) -> Generator[Progress, None, T]:
+    """Run ``steps`` to its end, yielding ``report(done, total)`` for each of its steps; it is
+    closed when the caller is (cancel), so work stops between steps."""
+    try:
+        while True:
+            try:
+                step = next(steps)
+            except StopIteration as stop:
+                return stop.value
+            yield report(*step)
+    finally:
+        steps.close()
+
+
+class ColorizeEngine(Engine):
+    """Colour restoration behind the engine protocol."""
+
+    name = "colorize"
+    label = "Colour restoration (learned)"
+    description = ("Restores the colour of faded regions, or colours a grey scan, keeping its "
+                   "lightness: a network trained on murals, steered by colour hints; or matching "
+                   "the colour statistics of the surroundings.")
+    takes_hints = True
+    needs_rgb = True
+    params = (
+        ParamSpec("method", "Method", "choice", "network", choices=METHODS, in_name=False,
+                  help="network: the trained network (takes colour hints); statistics: match the "
+                       "colour around each region (no weights needed)."),
+        ParamSpec("weights", "Weights", "path", SHIPPED, in_name=False,
+                  help="'colorize' for the shipped model, or a .pt weights file."),
+        ParamSpec("margin", "Context margin", "int", 96, 0, 2048, in_name=False,
+                  help="Context kept around each region, in working pixels."),
+        ParamSpec("work_side", "Working size", "int", 1024, 64, 16384, in_name=False,
+                  help="The image is processed as if its long side were this many pixels (the "
+                       "scale the network was trained at); smaller images are not enlarged."),
+        ParamSpec("tile", "Max tile size", "int", 768, 64, 8192, in_name=False,
+                  help="Larger working areas are split into overlapping tiles of at most this size."),
+        ParamSpec("device", "Device", "choice", "auto", choices=("auto", "cpu", "cuda", "mps"), in_name=False,
+                  help="Where the network runs; auto takes CUDA, then MPS, then the CPU."),
+    )
+
+    def candidate_name(self, params: dict[str, Any], seed: int | None = None) -> str:
+        """'colorize', 'colorize hints=5', 'colorize method=statistics', with the weights
+        file's stem when it is not the shipped model."""
+        parts = [self.name]
+        if params.get("method", "network") != "network":
+            parts.append(f"method={params['method']}")
+        else:
+            w = str(params.get("weights", SHIPPED)).strip() or SHIPPED
+            if w != SHIPPED:
+                parts.append(f"weights={Path(w).stem}")
+            if params.get("hints"):
+                parts.append(f"hints={len(params['hints'])}")
+        return " ".join(parts)
+
+    def run(self, request: InpaintRequest) -> EngineRun:
+        request.validate()
+        if request.image.shape[2] != 3:
+            raise EngineError("Colour restoration needs an RGB image; this one is grey. Convert it to "
+                              "RGB (three equal channels) first, then restore its colour ('muralstudio "
+                              "restore --engine colorize' does this by itself).")
+        params = self.resolve_params(request.params)
+        clock = Stopwatch()
+        use_net = params["method"] == "network"
+        model = weights = None
+        if use_net:
+            model, weights = get_model(resolve_weights(params["weights"]), models.pick_device(params["device"]))
+        image, mask = request.image, request.mask
+        h, w = mask.shape
+        used = [hint for hint in request.hints if use_net and 0 <= round(hint.y) < h and 0 <= round(hint.x) < w
+                and mask[int(round(hint.y)), int(round(hint.x))]]
+        jobs = plan_jobs(mask, params["margin"], params["work_side"])
+        mult = model.multiple if model is not None else 1
+        counts = [len(_tile_plan(*j.size, params["tile"], mult)[0]) if use_net else 1 for j in jobs]
+        counts = [c + 1 for c in counts]  # one unit for the finishing at full resolution
+        total, done = sum(counts), 0
+        n = len(jobs)
+        note = ""
+        if request.hints and not use_net:
+            note = " (colour hints are used only by the network method)"
+        elif len(used) < len(request.hints):
+            note = f" ({len(request.hints) - len(used)} hint(s) outside the marked region not used)"
+        yield Progress(0.0, f"Restoring the colour of {n} region{'s' if n != 1 else ''}{note}")
+        patches: list[Patch] = []
+        for i, job in enumerate(jobs):
+            pixels = image[job.box.slices]
+            lab, region = shrink(pixels, mask[job.box.slices], job.size)
+            where = f"Region {i + 1} of {n}"
+            if model is not None:
+                hints = working_hints(used, mask, job)
+                at = done  # progress of the jobs before this one
+
+                def tile_progress(t: int, tiles: int) -> Progress:
+                    return Progress((at + t) / total, where + (f", tile {t} of {tiles}" if tiles > 1 else ""))
+
+                delta = yield from _relay(network_delta(model, lab, region, hints, params["tile"]), tile_progress)
+            else:
+                delta = statistics_delta(lab, region)
+                yield Progress((done + 1) / total, where)
+            done += counts[i] - 1
+            hole = mask[job.paste.slices]
+            at = done
+
+            def band_progress(k: int, bands: int) -> Progress:
+                return Progress((at + k / bands) / total, f"{where}, full resolution")
+
+            out = yield from _relay(finish(pixels, hole, delta, region, job), band_progress)
+            done += 1
+            patches.append(Patch(job.paste.y0, job.paste.x0, out, hole.copy()))
+        result_params = dict(params)
+        result_params["hints"] = [hint.to_dict() for hint in used]
+        return InpaintResult(self.name, patches, result_params,
+                             weights_sha256=weights.sha256 if weights is not None else None,
+                             elapsed_s=clock.elapsed, name=self.candidate_name(result_params))
+
+
+COLORIZE = register(ColorizeEngine())

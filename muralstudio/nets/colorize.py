@@ -1,0 +1,78 @@
+"""The colorization network: chroma (Lab a, b) from lightness, the colour around a region
+and optional colour hints.
+
+Inputs, all at one size: L, the input's a and b (faded colour is still a clue; zero for a
+grey photograph), the region to recolour, and hint a, b with a map of where hints are. The
+network works at half resolution after a strided stem, since chroma varies more slowly than
+lightness, and predicts the change to the input's a and b (a faded colour mostly needs its
+chroma restored, not a new hue), upsampled to full size; lightness is never predicted, so no
+structure can be invented. Outside the region the input's colour is kept by the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from muralstudio.nets.blocks import conv_block
+
+ARCH = "colorize-unet"  # the architecture name in weight files
+IN_CHANNELS = 7  # L, a, b, region, hint a, hint b, hint map
+AB_SCALE = 64.0  # a and b are divided by this on the way in and multiplied on the way out
+
+
+@dataclass(frozen=True)
+class ColorizeConfig:
+    base: int = 24  # channels at half resolution, doubled per level up to max_width
+    depth: int = 4  # downsamplings after the stem; inputs must be multiples of 2 ** (depth + 1)
+    max_width: int = 192
+
+    def widths(self) -> list[int]:
+        return [min(self.base * 2**i, self.max_width) for i in range(self.depth + 1)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ColorizeUNet(nn.Module):
+    """(N, 7, H, W) inputs in Lab units (see :func:`pack_inputs`) → (N, 2, H, W) a and b."""
+
+    def __init__(self, config: ColorizeConfig = ColorizeConfig()) -> None:
+        super().__init__()
+        self.config = config
+        w = config.widths()
+        self.stem = nn.Sequential(nn.Conv2d(IN_CHANNELS, w[0], 3, stride=2, padding=1), nn.ReLU(inplace=True))
+        self.down = nn.ModuleList([conv_block(w[0], w[0])] + [conv_block(w[i - 1], w[i]) for i in range(1, len(w))])
+        self.up = nn.ModuleList([conv_block(w[i + 1] + w[i], w[i]) for i in range(len(w) - 1)])
+        self.head = nn.Conv2d(w[0], 2, 1)
+
+    @property
+    def multiple(self) -> int:
+        return 2 ** (self.config.depth + 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[-2:]
+        y = self.stem(x)
+        skips = []
+        for i, block in enumerate(self.down):
+            if i:
+                y = F.max_pool2d(y, 2)
+            y = block(y)
+            skips.append(y)
+        for i in range(len(self.up) - 1, -1, -1):
+            y = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
+            y = self.up[i](torch.cat([y, skips[i]], dim=1))
+        change = F.interpolate(self.head(y), size=size, mode="bilinear", align_corners=False)
+        return (x[:, 1:3] + change) * AB_SCALE
+
+
+def pack_inputs(lab: torch.Tensor, region: torch.Tensor, hint_ab: torch.Tensor, hint_map: torch.Tensor
+                ) -> torch.Tensor:
+    """The network's input from Lab (N, 3, H, W), region (N, 1, H, W), hint a, b (N, 2, H, W)
+    and hint map (N, 1, H, W): each scaled to about unit range."""
+    return torch.cat([lab[:, :1] / 50.0 - 1.0, lab[:, 1:] / AB_SCALE, region,
+                      hint_ab / AB_SCALE, hint_map], dim=1)

@@ -1,0 +1,224 @@
+"""Training the colorization network on clean mural patches with synthetic fading.
+
+Each sample is a patch faded over a soft region (or made fully grey); the network learns the
+true a, b inside the region from L, the faded colour, the intact colour around it, and
+hints sampled from the truth for half of the samples. The loss is L1 on a and b inside the
+region, in Lab units.
+
+Validation uses patches of the held-out validation murals faded from a fixed seed: the mean
+CIEDE2000 inside the region of the faded input, of the colour-statistics baseline, of the
+network without hints and with 5 hints. The weights kept are those with the largest
+improvement over the baseline.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Generator, Iterator
+
+import numpy as np
+import torch
+
+from muralstudio import __version__
+from muralstudio.core.errors import TrainingError
+from muralstudio.core.progress import Progress
+from muralstudio.nets.colorize import ARCH, ColorizeConfig, ColorizeUNet, pack_inputs
+from muralstudio.nets.weights import choose_device, load_state, load_weights
+from muralstudio.ops.colour import ciede2000, match_surroundings
+from muralstudio.train.fading import FadedSample, faded_sample, hint_maps, sample_hints
+from muralstudio.train.loop import LoopState, RunFiles, load_checkpoint, save_checkpoint, save_weights, timed_loop
+from muralstudio.train.patches import PatchConfig, PatchSource, far_apart, image_files, load_rgb8
+
+VALIDATION_HINTS = 5
+
+
+@dataclass
+class ColorizeTrainConfig:
+    """Everything a run depends on; saved beside the weights."""
+
+    data: list[str]
+    out: str
+    minutes: float
+    init: str | None = None
+    net: dict[str, int] = field(default_factory=lambda: ColorizeConfig().to_dict())
+    patch: int = 192
+    batch: int = 12
+    lr: float = 5e-4
+    grey_share: float = 0.2  # samples made fully grey
+    hint_share: float = 0.5  # samples given hints
+    max_hints: int = 10
+    device: str | None = None
+    seed: int = 0
+    max_side: int = 1024
+    validate_every: float = 180.0
+    checkpoint_every: float = 300.0
+    validation_patches: int = 48
+    resume: bool = False
+
+
+@dataclass
+class Batch:
+    """Network inputs and targets as tensors: Lab, region, hints, true a and b."""
+
+    lab: torch.Tensor
+    region: torch.Tensor
+    hint_ab: torch.Tensor
+    hint_map: torch.Tensor
+    truth_ab: torch.Tensor
+
+    def inputs(self) -> torch.Tensor:
+        return pack_inputs(self.lab, self.region, self.hint_ab, self.hint_map)
+
+
+def make_batch(samples: list[FadedSample], hints: list[list[tuple[int, int, float, float]]],
+               device: torch.device) -> Batch:
+    def t(arrays: list[np.ndarray]) -> torch.Tensor:
+        x = torch.from_numpy(np.stack(arrays)).to(device)
+        return (x.permute(0, 3, 1, 2) if x.ndim == 4 else x[:, None]).float().contiguous()
+
+    maps = [hint_maps(s.mask.shape, h) for s, h in zip(samples, hints)]
+    return Batch(t([s.faded for s in samples]), t([s.mask.astype(np.float32) for s in samples]),
+                 t([m[0] for m in maps]), t([m[1] for m in maps]), t([s.truth[..., 1:] for s in samples]))
+
+
+def predict_ab(model: ColorizeUNet, batch: Batch) -> torch.Tensor:
+    """a, b (N, 2, H, W): the network's inside the region, the input's outside."""
+    out = model(batch.inputs())
+    return torch.where(batch.region > 0.5, out, batch.lab[:, 1:])
+
+
+def region_de(pred_ab: np.ndarray, sample: FadedSample) -> float:
+    """Mean CIEDE2000 to the truth inside the region, lightness from the faded input."""
+    lab = np.concatenate([sample.faded[..., :1], pred_ab], -1)
+    return float(ciede2000(lab, sample.truth)[sample.mask].mean())
+
+
+class ColorizeRun:
+    """One training run: samples, network, loss and the steps of the loop."""
+
+    def __init__(self, cfg: ColorizeTrainConfig, murals: list[np.ndarray], val: list[FadedSample],
+                 log: Callable[[str], None] = print) -> None:
+        self.cfg, self.log = cfg, log
+        self.device = choose_device(cfg.device)
+        torch.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        pc = PatchConfig(size=cfg.patch, per_image=12, scale=(0.5, 1.0))
+        self.patches: Iterator[np.ndarray] = iter(PatchSource(murals, pc, cfg.seed))
+        self.val = val
+        hint_rng = np.random.default_rng(777)
+        self.val_hints = [sample_hints(s.truth, s.mask, VALIDATION_HINTS, hint_rng) for s in val]
+        net_cfg = ColorizeConfig(**cfg.net)
+        self.model = ColorizeUNet(net_cfg).to(self.device)
+        self.init_sha = None
+        if cfg.init:
+            w = load_weights(cfg.init, ARCH)
+            if ColorizeConfig(**w.config) != net_cfg:
+                raise TrainingError("The --init weights were made for another network size.")
+            load_state(self.model, w)
+            self.init_sha = w.sha256
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.files = RunFiles(Path(cfg.out))
+        self.baseline = [region_de(match_surroundings(s.faded, s.mask)[..., 1:], s) for s in val]
+        self.faded_de = [region_de(s.faded[..., 1:], s) for s in val]
+
+    def _sample(self) -> tuple[FadedSample, list[tuple[int, int, float, float]]]:
+        cfg, rng = self.cfg, self.rng
+        s = faded_sample(next(self.patches), rng, cfg.grey_share)
+        n = int(rng.integers(1, cfg.max_hints + 1)) if rng.random() < cfg.hint_share else 0
+        return s, sample_hints(s.truth, s.mask, n, rng)
+
+    def step(self) -> tuple[float, int]:
+        self.model.train()
+        samples, hints = zip(*(self._sample() for _ in range(self.cfg.batch)))
+        batch = make_batch(list(samples), list(hints), self.device)
+        pred = self.model(batch.inputs())
+        err = (pred - batch.truth_ab).abs().sum(dim=1, keepdim=True) * batch.region
+        loss = err.sum() / batch.region.sum().clamp(min=1)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach()), len(samples)
+
+    @torch.no_grad()
+    def _val_ab(self, hints: list[list[tuple[int, int, float, float]]]) -> list[np.ndarray]:
+        self.model.eval()
+        out = []
+        for i in range(0, len(self.val), 8):
+            batch = make_batch(self.val[i : i + 8], hints[i : i + 8], self.device)
+            out.extend(predict_ab(self.model, batch).permute(0, 2, 3, 1).float().cpu().numpy())
+        return out
+
+    def validate(self) -> dict[str, float]:
+        plain = self._val_ab([[] for _ in self.val])
+        hinted = self._val_ab(self.val_hints)
+        de_net = float(np.mean([region_de(p, s) for p, s in zip(plain, self.val)]))
+        de_hints = float(np.mean([region_de(p, s) for p, s in zip(hinted, self.val)]))
+        de_base = float(np.mean(self.baseline))
+        return {"de_faded": round(float(np.mean(self.faded_de)), 3), "de_baseline": round(de_base, 3),
+                "de_net": round(de_net, 3), "de_hints5": round(de_hints, 3),
+                "improvement": round(1 - de_net / de_base, 4)}
+
+    def meta(self, state: LoopState) -> dict[str, Any]:
+        return {"software": f"muralstudio {__version__}", "torch": str(torch.__version__),
+                "machine": platform.machine(), "device": str(self.device), "steps": state.step,
+                "images_seen": state.images, "minutes": round(state.elapsed / 60, 2),
+                "validation": state.best, "init_sha256": self.init_sha}
+
+    def run(self) -> Generator[Progress, None, LoopState]:
+        cfg = self.cfg
+        state = LoopState()
+        if cfg.resume and self.files.checkpoint.is_file():
+            state = load_checkpoint(self.files, self.model, self.optimizer)
+            for group in self.optimizer.param_groups:
+                group["lr"] = cfg.lr
+            self.log(f"resumed at step {state.step} ({state.elapsed / 60:.1f} min done), learning rate {cfg.lr:g}")
+
+        def on_best(s: LoopState) -> None:
+            save_weights(self.files, ARCH, cfg.net, self.model, self.meta(s), asdict(cfg))
+
+        return (yield from timed_loop(
+            cfg.minutes * 60, self.step, self.validate, on_best,
+            lambda s: save_checkpoint(self.files, self.model, self.optimizer, s), state, "improvement", self.log,
+            cfg.validate_every, cfg.checkpoint_every,
+        ))
+
+
+def validation_samples(paths: list[Path], size: int, count: int, max_side: int) -> list[FadedSample]:
+    """Patches of held-out murals faded from a fixed seed (a third of them fully grey)."""
+    rng = np.random.default_rng(4243)
+    per = max(1, -(-count // max(1, len(paths))))
+    out: list[FadedSample] = []
+    for p in paths:
+        img = load_rgb8(p, max_side)
+        h, w = img.shape[:2]
+        if h < size or w < size:
+            continue
+        for cy, cx in far_apart(h - size, w - size, per, rng):
+            patch = np.ascontiguousarray(img[int(cy) : int(cy) + size, int(cx) : int(cx) + size])
+            out.append(faded_sample(patch, rng, grey_share=1 / 3))
+    return out[:count]
+
+
+def train_colorize(cfg: ColorizeTrainConfig, log: Callable[[str], None] = print
+                   ) -> Generator[Progress, None, LoopState]:
+    """Train on ``cfg.data`` (validation murals excluded) for ``cfg.minutes``."""
+    folders = [Path(d) for d in cfg.data]
+    for d in folders:
+        if not d.exists():
+            raise TrainingError(f"The folder {d} does not exist.")
+    multiple = 2 ** (ColorizeConfig(**cfg.net).depth + 1)
+    if cfg.patch % multiple:
+        raise TrainingError(f"The patch size must be a multiple of {multiple}.")
+    paths, val_paths = image_files(folders), image_files(folders, validation=True)
+    if not paths:
+        raise TrainingError("No training images found in " + ", ".join(cfg.data) + ".")
+    yield Progress(0.0, f"Loading {len(paths)} images")
+    murals = [im for im in (load_rgb8(p, cfg.max_side) for p in paths) if min(im.shape[:2]) >= cfg.patch]
+    if not murals:
+        raise TrainingError(f"No training image is at least {cfg.patch} px on its short side.")
+    val = validation_samples(val_paths or paths[:3], cfg.patch, cfg.validation_patches, cfg.max_side)
+    log(f"{len(murals)} training murals, {len(val)} validation patches from {len(val_paths)} held-out murals")
+    run = ColorizeRun(cfg, murals, val, log=log)
+    return (yield from run.run())

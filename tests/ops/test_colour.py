@@ -1,0 +1,76 @@
+"""Lab conversion, CIEDE2000, gamut fitting and the colour-statistics baseline."""
+
+import numpy as np
+import pytest
+
+from muralstudio.ops.colour import (
+    ciede2000,
+    grey_lightness,
+    lab_to_linear,
+    lab_to_rgb_in_gamut,
+    linear_to_rgb,
+    match_surroundings,
+    rgb_to_lab,
+)
+
+# Pairs and differences from Sharma, Wu and Dalal (2005), the CIEDE2000 test data.
+SHARMA = [
+    ((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485), 2.0425),
+    ((50.0, 3.1571, -77.2803), (50.0, 0.0, -82.7485), 2.8615),
+    ((50.0, 2.4900, -0.0010), (50.0, -2.4900, 0.0009), 7.1792),
+    ((50.0, 2.5000, 0.0), (73.0, 25.0, -18.0), 27.1492),
+    ((2.0776, 0.0795, -1.1350), (0.9033, -0.0636, -0.5514), 0.9082),
+    ((22.7233, 20.0904, -46.6940), (23.0331, 14.9730, -42.5619), 2.0373),
+]
+
+
+@pytest.mark.parametrize("lab1, lab2, expected", SHARMA)
+def test_ciede2000_matches_published_pairs(lab1, lab2, expected):
+    assert float(ciede2000(np.array(lab1), np.array(lab2))) == pytest.approx(expected, abs=1e-4)
+    assert float(ciede2000(np.array(lab2), np.array(lab1))) == pytest.approx(expected, abs=1e-4)
+
+
+def test_lab_agrees_with_scikit_image_and_round_trips():
+    color = pytest.importorskip("skimage.color")
+    rgb = np.random.default_rng(0).random((40, 50, 3)).astype(np.float32)
+    lab = rgb_to_lab(rgb)
+    assert np.abs(lab - color.rgb2lab(rgb)).max() < 0.01
+    assert np.abs(linear_to_rgb(lab_to_linear(lab)) - rgb).max() < 1e-4
+    other = rgb_to_lab(np.random.default_rng(1).random((40, 50, 3)).astype(np.float32))
+    assert np.abs(ciede2000(lab, other) - color.deltaE_ciede2000(lab, other)).max() < 1e-3
+
+
+def test_integer_and_grey_inputs():
+    rgb8 = np.array([[[255, 0, 0], [128, 128, 128]]], np.uint8)
+    assert np.allclose(rgb_to_lab(rgb8), rgb_to_lab(rgb8.astype(np.float32) / 255), atol=1e-4)
+    grey = np.array([[[0.0], [0.5], [1.0]]], np.float32)
+    lab = rgb_to_lab(grey)
+    assert np.allclose(lab[..., 1:], 0) and np.allclose(lab[..., 0], [[0, 53.389, 100]], atol=0.01)
+    assert np.allclose(grey_lightness(grey[..., 0]), lab[..., 0])
+
+
+def test_gamut_fitting_keeps_lightness_and_hue():
+    lab = rgb_to_lab(np.random.default_rng(2).random((30, 30, 3)).astype(np.float32))
+    lab[..., 1:] *= 3  # far outside sRGB
+    rgb = lab_to_rgb_in_gamut(lab)
+    assert rgb.min() >= 0 and rgb.max() <= 1
+    back = rgb_to_lab(rgb)
+    assert np.abs(back[..., 0] - lab[..., 0]).max() < 0.05
+    hue = lambda x: np.angle(x[..., 1] + 1j * x[..., 2])  # noqa: E731
+    chroma = np.hypot(back[..., 1], back[..., 2])
+    diff = np.abs(np.angle(np.exp(1j * (hue(back) - hue(lab)))))
+    assert diff[chroma > 5].max() < 0.05
+
+
+def test_match_surroundings_takes_the_ring_colour_and_keeps_lightness():
+    lab = np.zeros((80, 80, 3), np.float32)
+    lab[..., 0] = np.linspace(30, 70, 80)[None]
+    lab[..., 1], lab[..., 2] = 20.0, -10.0
+    mask = np.zeros((80, 80), bool)
+    mask[30:50, 30:50] = True
+    lab[mask, 1:] = 0  # a grey patch in red-blue paint
+    out = match_surroundings(lab, mask, ring=8)
+    assert np.allclose(out[mask, 1:], [20.0, -10.0]) and np.array_equal(out[..., 0], lab[..., 0])
+    assert np.array_equal(out[~mask], lab[~mask])
+    everything = np.ones((80, 80), bool)
+    assert np.array_equal(match_surroundings(lab, everything), lab)  # nothing around: unchanged
