@@ -175,16 +175,17 @@ class ColorizeEngine(Engine):
     """Colour restoration behind the engine protocol."""
 
     name = "colorize"
-    label = "Colour restoration (learned)"
+    label = "Colour restoration"
     description = ("Restores the colour of faded regions, or colours a grey scan, keeping its "
                    "lightness: a network trained on murals, steered by colour hints; or matching "
                    "the colour statistics of the surroundings.")
     takes_hints = True
     needs_rgb = True
     params = (
-        ParamSpec("method", "Method", "choice", "network", choices=METHODS, in_name=False,
-                  help="network: the trained network (takes colour hints); statistics: match the "
-                       "colour around each region (no weights needed)."),
+        ParamSpec("method", "Method", "choice", "statistics", choices=METHODS, in_name=False,
+                  help="statistics: match the colour around each region (no weights needed); "
+                       "network: a trained colorization network (takes colour hints; no weights "
+                       "are shipped yet, give a .pt file)."),
         ParamSpec("weights", "Weights", "path", SHIPPED, in_name=False,
                   help="'colorize' for the shipped model, or a .pt weights file."),
         ParamSpec("margin", "Context margin", "int", 96, 0, 2048, in_name=False,
@@ -202,8 +203,8 @@ class ColorizeEngine(Engine):
         """'colorize', 'colorize hints=5', 'colorize method=statistics', with the weights
         file's stem when it is not the shipped model."""
         parts = [self.name]
-        if params.get("method", "network") != "network":
-            parts.append(f"method={params['method']}")
+        if params.get("method", "statistics") != "network":
+            parts.append("method=statistics")
         else:
             w = str(params.get("weights", SHIPPED)).strip() or SHIPPED
             if w != SHIPPED:

@@ -27,7 +27,8 @@ from muralstudio.core.progress import Progress
 from muralstudio.nets.colorize import ARCH, ColorizeConfig, ColorizeUNet, pack_inputs
 from muralstudio.nets.weights import choose_device, load_state, load_weights
 from muralstudio.ops.colour import ciede2000, match_surroundings
-from muralstudio.train.fading import FadedSample, faded_sample, hint_maps, sample_hints
+from muralstudio.ops.hints import hint_maps
+from muralstudio.train.fading import FadedSample, faded_sample, sample_hints
 from muralstudio.train.loop import LoopState, RunFiles, load_checkpoint, save_checkpoint, save_weights, timed_loop
 from muralstudio.train.patches import PatchConfig, PatchSource, far_apart, image_files, load_rgb8
 

@@ -15,10 +15,6 @@ import numpy as np
 
 from muralstudio.demo.paint import fractal_noise
 from muralstudio.ops.colour import rgb_to_lab
-from muralstudio.ops.hints import HINT_RADIUS, hint_maps  # the engine draws hints with the same code
-
-__all__ = ["HINT_RADIUS", "FadedSample", "fade_lab", "fade_strength", "faded_sample", "hint_maps",
-           "sample_hints"]
 
 
 @dataclass

@@ -76,7 +76,7 @@ def scan(tmp_path):
 def test_colorize_with_hints_records_them(scan, weights, capsys):
     write_hints(scan / "hints.json", [ColourHint(20, 30, (0.1, 0.6, 0.3), "pigment: malachite")])
     code, _, err = run(capsys, "restore", scan / "scan.png", "--mask", scan / "mask.png", "--engine", "colorize",
-                       "--param", f"weights={weights}", "--hints", scan / "hints.json", "--out", scan / "out.png", "-q")
+                       "--param", f"weights={weights}", "--param", "method=network", "--hints", scan / "hints.json", "--out", scan / "out.png", "-q")
     assert code == 0, err
     src, res = read_image(scan / "scan.png").pixels, read_image(scan / "out.png")
     m = region()
@@ -102,7 +102,7 @@ def test_grey_scan_is_expanded_to_rgb_and_its_grey_profile_dropped(tmp_path, wei
     write_image(tmp_path / "old.png", RasterImage(grey, icc_profile=grey_icc()))
     write_mask(tmp_path / "all.png", np.ones((H, W), bool))
     code, _, err = run(capsys, "restore", tmp_path / "old.png", "--mask", tmp_path / "all.png",
-                       "--engine", "colorize", "--param", f"weights={weights}", "--out", tmp_path / "new.png", "-q")
+                       "--engine", "colorize", "--param", f"weights={weights}", "--param", "method=network", "--out", tmp_path / "new.png", "-q")
     assert code == 0, err
     assert "grey image restored as RGB" in err and "grey ICC profile was left out" in err
     res = read_image(tmp_path / "new.png")
@@ -143,7 +143,8 @@ def test_hints_refused_with_a_clear_message_before_anything_is_written(scan, wei
     elif case == "missing":
         hints = scan / "nope.json"
     code, _, err = run(capsys, "restore", inp, "--mask", scan / "mask.png", "--engine", engine,
-                       "--param", f"weights={weights}" if engine == "colorize" else "radius=3",
+                       *(("--param", f"weights={weights}", "--param", "method=network") if engine == "colorize"
+                         else ("--param", "radius=3")),
                        "--hints", hints, "--out", out, "-q")
     assert code == 2 and expected in err and "Traceback" not in err
     assert not out.exists()

@@ -75,6 +75,8 @@ def damage(h=H, w=W):
 
 def run(img, m, hints=(), seen=None, **params):
     params.setdefault("device", "cpu")
+    if "weights" in params:
+        params.setdefault("method", "network")
     gen = get_engine("colorize").run(InpaintRequest(img, m, params, hints=list(hints)))
     return drive(gen, seen.append if seen is not None else None)
 
@@ -86,10 +88,10 @@ def lightness_change(out, img, m):
 def test_registered_with_its_params():
     assert "colorize" in engine_names()
     eng = get_engine("colorize")
-    assert eng.label == "Colour restoration (learned)" and eng.takes_hints and eng.needs_rgb
+    assert eng.label == "Colour restoration" and eng.takes_hints and eng.needs_rgb
     assert not get_engine("pconv").takes_hints
     specs = {p.name: p for p in eng.params}
-    assert specs["method"].choices == ("network", "statistics") and specs["method"].default == "network"
+    assert specs["method"].choices == ("network", "statistics") and specs["method"].default == "statistics"
     assert specs["weights"].kind == "path" and specs["weights"].default == "colorize"
     assert specs["margin"].default == 96 and specs["work_side"].default == 1024 and specs["tile"].default == 768
 
@@ -202,7 +204,7 @@ def test_cancel_by_closing_stops_within_a_tile(weights):
     hook = model.register_forward_pre_hook(lambda mod, args: calls.append(1))
     threads = threading.active_count()
     try:
-        gen = get_engine("colorize").run(InpaintRequest(img, m, {"weights": str(weights), "tile": 64,
+        gen = get_engine("colorize").run(InpaintRequest(img, m, {"method": "network", "weights": str(weights), "tile": 64,
                                                                  "device": "cpu"}))
         assert next(gen).fraction == 0.0
         assert "tile 1 of" in next(gen).message
@@ -212,7 +214,7 @@ def test_cancel_by_closing_stops_within_a_tile(weights):
             next(gen)
         ticks = iter(range(100))
         with pytest.raises(Cancelled):
-            drive(get_engine("colorize").run(InpaintRequest(img, m, {"weights": str(weights), "tile": 64,
+            drive(get_engine("colorize").run(InpaintRequest(img, m, {"method": "network", "weights": str(weights), "tile": 64,
                                                                      "device": "cpu"})),
                   should_cancel=lambda: next(ticks) >= 2)
         assert len(calls) == 3
@@ -223,7 +225,7 @@ def test_cancel_by_closing_stops_within_a_tile(weights):
 def test_grey_image_is_refused_with_advice(weights):
     grey = image()[..., :1]
     with pytest.raises(EngineError, match="convert it to RGB|Convert it to RGB"):
-        next(get_engine("colorize").run(InpaintRequest(grey, damage(), {"weights": str(weights)})))
+        next(get_engine("colorize").run(InpaintRequest(grey, damage(), {"method": "network", "weights": str(weights)})))
 
 
 def test_missing_or_foreign_weights_raise_model_error(tmp_path, monkeypatch):
@@ -235,7 +237,7 @@ def test_missing_or_foreign_weights_raise_model_error(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match="pconv-unet"):
         run(img, m, weights=str(other))
     monkeypatch.setattr(weights_mod, "shipped", functools.partial(weights_mod.shipped, models_dir=tmp_path))
-    gen = get_engine("colorize").run(InpaintRequest(img, m, {"device": "cpu"}))
+    gen = get_engine("colorize").run(InpaintRequest(img, m, {"device": "cpu", "method": "network"}))
     with pytest.raises(ModelError, match="weights file"):
         next(gen)  # before any progress is reported
 

@@ -4,7 +4,8 @@ import numpy as np
 
 from muralstudio.demo.mural import make_clean_mural
 from muralstudio.ops.colour import rgb_to_lab
-from muralstudio.train.fading import faded_sample, fade_strength, hint_maps, sample_hints
+from muralstudio.ops.hints import hint_maps
+from muralstudio.train.fading import faded_sample, fade_strength, sample_hints
 
 
 def _mural() -> np.ndarray:
