@@ -22,14 +22,13 @@ registers without shipped weights; running the network then raises a :class:`Mod
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generator, TypeVar
 
 import numpy as np
 
 from muralstudio.core.candidate import Patch
-from muralstudio.core.errors import EngineError, ModelError
+from muralstudio.core.errors import EngineError
 from muralstudio.engines import models
 from muralstudio.engines.base import (
     Engine,
@@ -69,19 +68,9 @@ def resolve_weights(value: str) -> Path:
 
 def build_model(weights: Weights, device: torch.device) -> ColorizeUNet:
     """A colorization U-Net of the shape the file states, loaded strictly, in eval mode."""
-    import torch
-
     from muralstudio.nets.colorize import ColorizeConfig, ColorizeUNet
-    from muralstudio.nets.weights import load_state
 
-    known = {f.name for f in fields(ColorizeConfig)}
-    try:
-        config = ColorizeConfig(**{k: int(v) for k, v in weights.config.items() if k in known})
-        model = ColorizeUNet(config)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise ModelError(f"{weights.path.name} states an unusable network shape: {exc}") from None
-    load_state(model, weights)
-    return model.eval().to(device, memory_format=torch.channels_last)
+    return models.build_network(weights, device, ColorizeConfig, ColorizeUNet)
 
 
 def get_model(path: Path, device: torch.device) -> tuple[ColorizeUNet, Weights]:

@@ -59,20 +59,15 @@ class Detection:
         return self.probability(cls) >= max(1, round(threshold * 255))
 
 
-def build_model(weights: Weights, device: torch.device) -> DamageUNet:
-    import torch
-
-    from muralstudio.nets.detector import DamageUNet, DetectorConfig
-    from muralstudio.nets.weights import load_state
-
-    try:
-        model = DamageUNet(DetectorConfig(**{k: int(v) for k, v in weights.config.items()}))
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise ModelError(f"{weights.path.name} states an unusable network shape: {exc}") from None
+def _check_classes(model: DamageUNet, weights: Weights) -> None:
     if model.config.classes != len(CLASSES):
         raise ModelError(f"{weights.path.name} detects {model.config.classes} classes, not {len(CLASSES)}.")
-    load_state(model, weights)
-    return model.eval().to(device, memory_format=torch.channels_last)
+
+
+def build_model(weights: Weights, device: torch.device) -> DamageUNet:
+    from muralstudio.nets.detector import DamageUNet, DetectorConfig
+
+    return models.build_network(weights, device, DetectorConfig, DamageUNet, _check_classes)
 
 
 def load_detector(weights: str = "", device: str = "auto") -> tuple[DamageUNet, Weights, torch.device]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -44,6 +45,25 @@ def pick_device(name: str) -> torch.device:
     from muralstudio.nets.weights import choose_device
 
     return choose_device(name or "auto")
+
+
+def build_network(weights: Weights, device: torch.device, config_cls: type, net_cls: type,
+                  check: Callable[[Any, Weights], None] | None = None) -> Any:
+    """A network of ``net_cls`` with the shape the file states (``config_cls`` fields it knows),
+    checked by ``check``, loaded strictly, in eval mode and channels_last on ``device``."""
+    import torch
+
+    from muralstudio.nets.weights import load_state
+
+    known = {f.name for f in fields(config_cls)}
+    try:
+        model = net_cls(config_cls(**{k: int(v) for k, v in weights.config.items() if k in known}))
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"{weights.path.name} states an unusable network shape: {exc}") from None
+    if check is not None:
+        check(model, weights)
+    load_state(model, weights)
+    return model.eval().to(device, memory_format=torch.channels_last)
 
 
 def cached_model(path: Path, device: torch.device, arch: str,

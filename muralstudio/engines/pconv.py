@@ -14,14 +14,12 @@ runs, so listing engines (GUI start, ``muralstudio --help``) stays fast.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generator
 
 import numpy as np
 
 from muralstudio.core.candidate import Patch
-from muralstudio.core.errors import ModelError
 from muralstudio.engines import models
 from muralstudio.engines.base import (
     Engine,
@@ -54,19 +52,9 @@ def resolve_weights(value: str) -> Path:
 
 def build_model(weights: Weights, device: torch.device) -> PConvUNet:
     """A PConv U-Net of the shape the file states, loaded strictly, in eval mode on ``device``."""
-    import torch
-
     from muralstudio.nets.pconv import PConvConfig, PConvUNet
-    from muralstudio.nets.weights import load_state
 
-    known = {f.name for f in fields(PConvConfig)}
-    try:
-        config = PConvConfig(**{k: int(v) for k, v in weights.config.items() if k in known})
-        model = PConvUNet(config)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise ModelError(f"{weights.path.name} states an unusable network shape: {exc}") from None
-    load_state(model, weights)
-    return model.eval().to(device, memory_format=torch.channels_last)
+    return models.build_network(weights, device, PConvConfig, PConvUNet)
 
 
 def get_model(path: Path, device: torch.device) -> tuple[PConvUNet, Weights]:
