@@ -29,7 +29,7 @@ from muralstudio.nets.weights import choose_device, load_state, load_weights
 from muralstudio.ops.colour import ciede2000, match_surroundings
 from muralstudio.ops.hints import hint_maps
 from muralstudio.train.fading import FadedSample, faded_sample, sample_hints
-from muralstudio.train.loop import LoopState, RunFiles, load_checkpoint, save_checkpoint, save_weights, timed_loop
+from muralstudio.train.loop import LoopState, RunFiles, save_checkpoint, save_weights, start_state, timed_loop
 from muralstudio.train.patches import PatchConfig, PatchSource, far_apart, image_files, load_rgb8
 
 VALIDATION_HINTS = 5
@@ -169,12 +169,7 @@ class ColorizeRun:
 
     def run(self) -> Generator[Progress, None, LoopState]:
         cfg = self.cfg
-        state = LoopState()
-        if cfg.resume and self.files.checkpoint.is_file():
-            state = load_checkpoint(self.files, self.model, self.optimizer)
-            for group in self.optimizer.param_groups:
-                group["lr"] = cfg.lr
-            self.log(f"resumed at step {state.step} ({state.elapsed / 60:.1f} min done), learning rate {cfg.lr:g}")
+        state = start_state(self.files, self.model, self.optimizer, cfg.resume, cfg.lr, self.log)
 
         def on_best(s: LoopState) -> None:
             save_weights(self.files, ARCH, cfg.net, self.model, self.meta(s), asdict(cfg))

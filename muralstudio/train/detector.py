@@ -25,7 +25,7 @@ from muralstudio.io.masks import read_mask
 from muralstudio.nets.detector import ARCH, DamageUNet, DetectorConfig
 from muralstudio.nets.weights import choose_device, load_state, load_weights
 from muralstudio.train.damage import CLASSES, SamplePool, crack_photo_samples, damage_patch, synthetic_samples
-from muralstudio.train.loop import LoopState, RunFiles, load_checkpoint, save_checkpoint, save_weights, timed_loop
+from muralstudio.train.loop import LoopState, RunFiles, save_checkpoint, save_weights, start_state, timed_loop
 from muralstudio.train.patches import PatchConfig, PatchSource, far_apart, image_files, load_rgb8
 
 CRACK_HOLDOUT = 6  # every 6th CrackForest image (sorted by name) is held out: 20 of 118
@@ -189,12 +189,7 @@ class DetectorRun:
 
     def run(self) -> Generator[Progress, None, LoopState]:
         cfg = self.cfg
-        state = LoopState()
-        if cfg.resume and self.files.checkpoint.is_file():
-            state = load_checkpoint(self.files, self.model, self.optimizer)
-            for group in self.optimizer.param_groups:
-                group["lr"] = cfg.lr
-            self.log(f"resumed at step {state.step} ({state.elapsed / 60:.1f} min done), learning rate {cfg.lr:g}")
+        state = start_state(self.files, self.model, self.optimizer, cfg.resume, cfg.lr, self.log)
         seconds = cfg.minutes * 60
 
         def on_best(s: LoopState) -> None:

@@ -28,7 +28,7 @@ from muralstudio.ops.metrics import psnr
 from muralstudio.train.holes import DEFAULT_KINDS, DEFAULT_RATIOS, HoleSampler, mask_files
 from muralstudio.train.losses import NEEDS_FEATURES, PRESETS, TERMS, InpaintLoss
 from muralstudio.train.loop import (
-    LoopState, RunFiles, load_checkpoint, save_checkpoint, save_weights, shuffled_batches, timed_loop, to_tensor,
+    LoopState, RunFiles, save_checkpoint, save_weights, shuffled_batches, start_state, timed_loop, to_tensor,
 )
 from muralstudio.train.patches import PatchConfig, PatchSource, far_apart, image_files, load_rgb8
 
@@ -186,14 +186,9 @@ class PConvRun:
 
     def run(self) -> Generator[Progress, None, LoopState]:
         cfg = self.cfg
-        state = LoopState()
-        if cfg.resume and self.files.checkpoint.is_file():
-            state = load_checkpoint(self.files, self.model, self.optimizer)
-            for group in self.optimizer.param_groups:  # a resumed run may continue at a new rate
-                group["lr"] = cfg.lr
-            if state.best.get("patch") != cfg.patch:  # figures on other patch sizes do not compare
-                state.best = {}
-            self.log(f"resumed at step {state.step} ({state.elapsed / 60:.1f} min done), learning rate {cfg.lr:g}")
+        state = start_state(self.files, self.model, self.optimizer, cfg.resume, cfg.lr, self.log)
+        if state.step and state.best.get("patch") != cfg.patch:  # figures on other patch sizes do not compare
+            state.best = {}
         seconds = cfg.minutes * 60
 
         def on_best(s: LoopState) -> None:

@@ -88,6 +88,19 @@ def load_checkpoint(files: RunFiles, model: torch.nn.Module, optimizer: torch.op
     return LoopState(int(s["step"]), float(s["elapsed"]), int(s["images"]), dict(s["best"]), list(s["history"]))
 
 
+def start_state(files: RunFiles, model: torch.nn.Module, optimizer: torch.optim.Optimizer, resume: bool,
+                lr: float, log: Callable[[str], None]) -> LoopState:
+    """A fresh state, or with ``resume`` the checkpoint's (network and optimiser restored),
+    continuing at the learning rate ``lr``, which may differ from the interrupted run's."""
+    if not (resume and files.checkpoint.is_file()):
+        return LoopState()
+    state = load_checkpoint(files, model, optimizer)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    log(f"resumed at step {state.step} ({state.elapsed / 60:.1f} min done), learning rate {lr:g}")
+    return state
+
+
 def timed_loop(
     seconds: float,
     step: Callable[[], tuple[float, int]],
