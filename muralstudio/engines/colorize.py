@@ -166,8 +166,8 @@ class ColorizeEngine(Engine):
     name = "colorize"
     label = "Colour restoration"
     description = ("Restores the colour of faded regions, or colours a grey scan, keeping its "
-                   "lightness: a network trained on murals, steered by colour hints; or matching "
-                   "the colour statistics of the surroundings.")
+                   "lightness: by the colour statistics of the intact paint around each region, or "
+                   "by a trained network (a weights file) steered by colour hints.")
     takes_hints = True
     needs_rgb = True
     params = (
