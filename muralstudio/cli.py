@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--hints", type=Path, metavar="FILE.json",
                    help="colorize engine: colour hints for one image, as JSON "
                         "{\"hints\": [{\"x\": X, \"y\": Y, \"colour\": \"#rrggbb\"}]}")
+    r.add_argument("--guide", type=Path, metavar="FILE",
+                   help="diffusion engine: guide lines for one image, an image the size of the input "
+                        "(white = line) that the fill follows")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     dt = sub.add_parser("detect", help="mark damage (crack, flaking, loss, stain, fading) with the detector")
@@ -118,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     t = sub.add_parser("train", help="train one of our networks on folders of murals")
-    t.add_argument("model", choices=("pconv", "features", "detector", "colorize"), help="which network")
+    t.add_argument("model", choices=("pconv", "features", "detector", "colorize", "diffusion"), help="which network")
     t.add_argument("--data", required=True, type=Path, nargs="+", help="folders of mural images")
     t.add_argument("--minutes", required=True, type=float, help="wall-clock training time")
     t.add_argument("--out", required=True, type=Path, help="weights file to write (config .json beside it)")
@@ -127,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--pretrain", type=Path, nargs="*", default=[], help="folders to pre-train on first")
     t.add_argument("--features", type=Path, help="feature-network weights for perceptual/style terms")
     t.add_argument("--cracks", type=Path, help="detector: labelled crack photographs (image/ and mask/)")
+    t.add_argument("--drawings", type=Path, nargs="*", default=[],
+                   help="diffusion: folders of line drawings, learnt as images guided by their own strokes")
     t.add_argument("--loss", choices=("s0", "s2"), help="loss preset (default s0)")
     t.add_argument("--term", action="append", type=_param, default=[], metavar="NAME=WEIGHT",
                    help="override one loss weight, e.g. perceptual=0 (repeatable)")
@@ -192,7 +197,8 @@ def _run(args: argparse.Namespace) -> int:
         for name in ("radius", "margin", "strategy"):
             if getattr(args, name) is not None:
                 params[name] = getattr(args, name)
-        run_restore(args.input, args.mask, args.out, args.engine, params, quiet=args.quiet, hints=args.hints)
+        run_restore(args.input, args.mask, args.out, args.engine, params, quiet=args.quiet, hints=args.hints,
+                    guide=args.guide)
         return 0
     if args.command == "detect":
         from muralstudio.commands.detect import parse_classes, parse_thresholds, run_detect
@@ -232,6 +238,8 @@ def _run(args: argparse.Namespace) -> int:
             options["net"] = {"classes": 5, "base": 16, "depth": 5, "max_width": 128, **net}
         if net and args.model == "colorize":
             options["net"] = {"base": 24, "depth": 4, "max_width": 192, **net}
+        if net and args.model == "diffusion":
+            options["net"] = {"base": 32, "depth": 3, "max_width": 128, "time_dim": 128, **net}
         if args.term:
             try:
                 options["loss_weights"] = {name: float(value) for name, value in args.term}
@@ -242,8 +250,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.resume:
             options["resume"] = True
         run_train(args.model, args.data, args.out, args.minutes, init=args.init, masks=args.masks,
-                  pretrain=args.pretrain, features=args.features, cracks=args.cracks, options=options, force=args.force,
-                  quiet=args.quiet)
+                  pretrain=args.pretrain, features=args.features, cracks=args.cracks, drawings=args.drawings,
+                  options=options, force=args.force, quiet=args.quiet)
         return 0
     if args.command == "finetune":
         from muralstudio.commands.train import run_finetune

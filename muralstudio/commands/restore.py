@@ -57,14 +57,15 @@ def resolve_engine_params(names: Sequence[str], given: dict[str, Any]) -> dict[s
 
 def restore_pixels(
     engine_name: str, pixels: np.ndarray, mask: np.ndarray, params: dict[str, Any], bar: ProgressBar,
-    hints: list[ColourHint] | None = None,
+    hints: list[ColourHint] | None = None, guide: np.ndarray | None = None,
 ) -> tuple[np.ndarray, InpaintResult]:
     """Run one engine on ``pixels`` through the engine protocol, drawing progress on ``bar``.
 
-    Returns a copy of ``pixels`` with the engine's patches pasted in (known pixels untouched)
-    and the engine's result (for provenance). The bar is ended cleanly when the engine fails.
+    Returns a copy of ``pixels`` with the engine's (first) candidate's patches pasted in (known
+    pixels untouched) and the engine's result (for provenance and further candidates). The bar
+    is ended cleanly when the engine fails.
     """
-    request = InpaintRequest(pixels, mask, params, hints=list(hints or []))
+    request = InpaintRequest(pixels, mask, params, hints=list(hints or []), guide=guide)
     try:
         result = drive(get_engine(engine_name).run(request), bar.update)
     except BaseException:
@@ -75,23 +76,29 @@ def restore_pixels(
 
 def run_restore(
     input_: Path, mask: Path, output: Path, engine_name: str, params: dict[str, Any], quiet: bool = False,
-    hints: Path | None = None,
+    hints: Path | None = None, guide: Path | None = None,
 ) -> int:
-    """Restore every planned job; returns the number of images written.
+    """Restore every planned job; returns the number of images restored.
 
-    All inputs are checked (pairing, headers, output names, the ``hints`` file against the
-    image's size) before anything is written, so a bad file found early leaves no outputs
-    behind. Each output is written atomically.
+    All inputs are checked (pairing, headers, output names, the ``hints`` and ``guide`` files
+    against the image's size) before anything is written, so a bad file found early leaves no
+    outputs behind. Each output is written atomically; an engine that makes several candidates
+    writes the first to the output and the others beside it (:func:`candidate_path`).
     """
     resolved = resolve_engine_params([engine_name], params)[engine_name]
     engine = get_engine(engine_name)
     if hints is not None and not engine.takes_hints:
         takers = ", ".join(n for n in engine_names() if get_engine(n).takes_hints)
         raise UsageError(f"--hints gives colour hints, which only the {takers} engine uses, not {engine_name}.")
+    if guide is not None and not engine.takes_guide:
+        takers = ", ".join(n for n in engine_names() if get_engine(n).takes_guide)
+        raise UsageError(f"--guide gives guide lines, which only the {takers} engine follows, not {engine_name}.")
     jobs = plan_restore(input_, mask, output)
-    if hints is not None and (input_.is_dir() or len(jobs) > 1):
-        raise UsageError("--hints belongs to one image: give a single input image, not a folder.")
+    for option, given in (("--hints", hints), ("--guide", guide)):
+        if given is not None and (input_.is_dir() or len(jobs) > 1):
+            raise UsageError(f"{option} belongs to one image: give a single input image, not a folder.")
     hint_list: list[ColourHint] = []
+    guide_map: np.ndarray | None = None
     for job in jobs:
         _check_output(job)
         info, minfo = read_image_header(job.image), read_image_header(job.mask)
@@ -102,6 +109,8 @@ def run_restore(
             )
         if hints is not None:
             hint_list = read_hints(hints, (info.height, info.width))
+        if guide is not None:
+            guide_map = read_mask(guide, (info.height, info.width))
     out_dir = jobs[0].output.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -109,8 +118,14 @@ def run_restore(
         raise ImageWriteError(f"Cannot create the output folder {out_dir}: {exc.strerror}.") from None
     for i, job in enumerate(jobs, start=1):
         label = f"[{i}/{len(jobs)}] {job.image.name}" if len(jobs) > 1 else job.image.name
-        _restore_one(job, engine_name, resolved, label, quiet, hint_list)
+        _restore_one(job, engine_name, resolved, label, quiet, hint_list, guide_map)
     return len(jobs)
+
+
+def candidate_path(output: Path, seed: int | None, index: int) -> Path:
+    """Where a run's further candidate goes: beside ``output``, named by its seed."""
+    tag = f"seed{seed}" if seed is not None else f"candidate{index + 1}"
+    return output.with_name(f"{output.stem}-{tag}{output.suffix}")
 
 
 def as_rgb(image: RasterImage) -> tuple[RasterImage, list[str]]:
@@ -128,7 +143,7 @@ def as_rgb(image: RasterImage) -> tuple[RasterImage, list[str]]:
 
 
 def _restore_one(job: Job, engine_name: str, params: dict[str, Any], label: str, quiet: bool,
-                 hints: list[ColourHint] | None = None) -> None:
+                 hints: list[ColourHint] | None = None, guide: np.ndarray | None = None) -> None:
     image = read_image(job.image)
     for note in image.notices:
         print(f"note: {job.image.name}: {note}", file=sys.stderr)
@@ -142,14 +157,20 @@ def _restore_one(job: Job, engine_name: str, params: dict[str, Any], label: str,
             for note in notes:
                 print(f"note: {job.image.name}: {note}", file=sys.stderr)
         bar = ProgressBar(label, enabled=not quiet)
-        restored, result = restore_pixels(engine_name, image.pixels, mask, params, bar, hints)
-        prov = result.provenance(("mask",)).to_dict()
-        prov["source"] = job.image.name
-        prov["mask"] = job.mask.name
-        prov["restored_pixels"] = int(mask.sum())
-        out = image.with_pixels(restored)
-        out.metadata["MuralStudio"] = json.dumps({"provenance": prov}, sort_keys=True)
-        notes = write_image(job.output, out)
-        bar.finish(f"restored {int(mask.sum())} px with {engine_name}, written to {job.output}")
+        _, result = restore_pixels(engine_name, image.pixels, mask, params, bar, hints, guide)
+        notes, written = [], []
+        for k, cand in enumerate(result.all_results()):
+            path = job.output if k == 0 else candidate_path(job.output, cand.seed, k)
+            prov = cand.provenance(("mask",)).to_dict()
+            prov["source"] = job.image.name
+            prov["mask"] = job.mask.name
+            prov["restored_pixels"] = int(mask.sum())
+            out = image.with_pixels(apply_patches(image.pixels, cand.patches))
+            out.metadata["MuralStudio"] = json.dumps({"provenance": prov}, sort_keys=True)
+            notes += write_image(path, out)
+            written.append(path.name)
+        where = f"{len(written)} candidates written to {job.output.parent}: {', '.join(written)}" \
+            if len(written) > 1 else f"written to {job.output}"
+        bar.finish(f"restored {int(mask.sum())} px with {engine_name}, {where}")
     for note in notes:
         print(f"note: {job.output.name}: {note}", file=sys.stderr)

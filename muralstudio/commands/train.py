@@ -31,9 +31,10 @@ def _check_out(out: Path, force: bool, resume: bool = False) -> None:
 
 def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: Path | None = None,
               masks: list[Path] | None = None, pretrain: list[Path] | None = None, features: Path | None = None,
-              cracks: Path | None = None, options: dict[str, Any] | None = None, force: bool = False,
+              cracks: Path | None = None, drawings: list[Path] | None = None, options: dict[str, Any] | None = None, force: bool = False,
               quiet: bool = False, log: Callable[[str], None] = _log) -> Any:
-    """Train ``model`` ('pconv', 'features', 'detector' or 'colorize') for ``minutes``; the best weights go to ``out``."""
+    """Train ``model`` ('pconv', 'features', 'detector', 'colorize' or 'diffusion') for ``minutes``; the best
+    weights go to ``out``."""
     if minutes <= 0:
         raise MuralStudioError("--minutes must be more than 0.")
     options = dict(options or {})
@@ -42,6 +43,8 @@ def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: 
     _check_out(out, force, options.get("resume", False))
     if cracks is not None and model != "detector":
         raise MuralStudioError("--cracks goes with train detector.")
+    if drawings and model != "diffusion":
+        raise MuralStudioError("--drawings goes with train diffusion.")
     if model == "detector":
         from muralstudio.train.detector import DetectorTrainConfig, train_detector
 
@@ -62,6 +65,17 @@ def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: 
         cfg = ColorizeTrainConfig([str(d) for d in data], str(out), minutes, init=str(init) if init else None,
                                   **options)
         state = _drive("Training colorization", train_colorize(cfg, log), quiet)
+    elif model == "diffusion":
+        from muralstudio.train.diffusion import DiffusionTrainConfig, train_diffusion
+
+        extra = set(options) - {"batch", "patch", "lr", "device", "net", "resume"}
+        if extra or pretrain or features:
+            raise MuralStudioError("train diffusion takes --data, --masks, --drawings, --minutes, --out, --init, "
+                                   "--batch, --patch, --lr, --base, --depth, --device and --resume.")
+        cfg = DiffusionTrainConfig([str(d) for d in data], str(out), minutes, masks=[str(m) for m in masks or []],
+                                   drawings=[str(d) for d in drawings or []], init=str(init) if init else None,
+                                   **options)
+        state = _drive("Training diffusion", train_diffusion(cfg, log), quiet)
     elif model == "features":
         from muralstudio.train.features import FeatureTrainConfig, train_features
 

@@ -28,13 +28,13 @@ def mask_key(cls: DamageClass) -> str:
 class StrokeSession:
     """A brush or eraser stroke in progress; :meth:`end` makes it one undo step."""
 
-    def __init__(self, doc: "Mural", key: str, brush: Brush, erase: bool) -> None:
+    def __init__(self, doc: "Mural", key: str, brush: Brush, erase: bool, label: str | None = None) -> None:
         self.doc = doc
         self.key = key
         self.erase = erase
         self.threshold = brush.mark_threshold
         self._raster = StrokeRasterizer(brush, doc.shape)
-        self._rec = TileRecorder(doc, "Erase" if erase else "Brush stroke")
+        self._rec = TileRecorder(doc, label or ("Erase" if erase else "Brush stroke"))
         self._open = True
 
     def add_point(self, x: float, y: float) -> Rect | None:
@@ -123,8 +123,9 @@ class Mural:
             for key, rect in step.dirty.items():
                 self._notify(key, rect)
 
-    def begin_stroke(self, key: str, brush: Brush, erase: bool = False) -> StrokeSession:
-        return StrokeSession(self, key, brush, erase)
+    def begin_stroke(self, key: str, brush: Brush, erase: bool = False, label: str | None = None) -> StrokeSession:
+        """A stroke on layer ``key``; ``label`` names its undo step (default "Brush stroke"/"Erase")."""
+        return StrokeSession(self, key, brush, erase, label)
 
     def set_layer(self, key: str, value: np.ndarray, label: str) -> None:
         """Replace a whole layer as one step (only tiles that change are stored)."""
@@ -155,25 +156,33 @@ class Mural:
 
     def add_candidate(self, cand: Candidate) -> None:
         """Add an engine result as one undo step; a repeated name gets a number (#2, #3…)."""
+        self.add_candidates([cand])
+
+    def add_candidates(self, cands: list[Candidate]) -> None:
+        """Add the candidates of one run (e.g. several seeds) as one undo step."""
         names = {c.name for c in self.candidates}
-        if cand.name in names:
-            n = 2
-            while f"{cand.name} #{n}" in names:
-                n += 1
-            cand.name = f"{cand.name} #{n}"
+        for cand in cands:
+            if cand.name in names:
+                n = 2
+                while f"{cand.name} #{n}" in names:
+                    n += 1
+                cand.name = f"{cand.name} #{n}"
+            names.add(cand.name)
 
         def do(_: object) -> None:
-            self.candidates.append(cand)
+            self.candidates.extend(cands)
             self._notify("candidates", None)
 
         def undo(_: object) -> None:
-            self.candidates.remove(cand)
-            if self.chosen_id == cand.id:
+            ids = {c.id for c in cands}  # by id: candidates holding equal arrays do not compare
+            self.candidates[:] = [c for c in self.candidates if c.id not in ids]
+            if self.chosen_id in ids:
                 self.chosen_id = None
             self._notify("candidates", None)
 
         do(self)
-        self.history.push(CallbackStep(f"Add {cand.name}", do, undo, cand.nbytes))
+        label = f"Add {cands[0].name}" if len(cands) == 1 else f"Add {len(cands)} {cands[0].provenance.engine} candidates"
+        self.history.push(CallbackStep(label, do, undo, sum(c.nbytes for c in cands)))
 
     def remove_candidate(self, cid: str) -> None:
         cand = self.candidate(cid)

@@ -93,6 +93,11 @@ class InpaintResult:
     weights_sha256: str | None = None
     elapsed_s: float = 0.0
     name: str = ""  # short candidate name; the provenance's full name when empty
+    alternatives: list[InpaintResult] = field(default_factory=list)  # more candidates of the run (other seeds)
+
+    def all_results(self) -> list[InpaintResult]:
+        """This result and its alternatives: every candidate the run made, in order."""
+        return [self, *self.alternatives]
 
     def provenance(self, classes: tuple[str, ...] = ()) -> Provenance:
         return Provenance(
@@ -120,6 +125,7 @@ class Engine(ABC):
     params: tuple[ParamSpec, ...] = ()
     takes_hints: bool = False  # uses InpaintRequest.hints (colour hints)
     needs_rgb: bool = False  # refuses grey (1-channel) images
+    takes_guide: bool = False  # uses InpaintRequest.guide (guide lines)
 
     def resolve_params(self, given: dict[str, Any]) -> dict[str, Any]:
         """All parameters with defaults filled in and values checked; unknown names refused."""

@@ -14,14 +14,11 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QScrollArea,
     QSpinBox,
 )
 
 from muralstudio.core.brush import Brush
-from muralstudio.core.damage import DamageClass
-from muralstudio.engines import InpaintRequest, get_engine
 from muralstudio.gui.actions import FileActions, MaskActions
 from muralstudio.gui.canvas import CanvasView
 from muralstudio.gui.detect import DetectController
@@ -33,6 +30,7 @@ from muralstudio.gui.panels.hints import HintsPanel
 from muralstudio.gui.panels.history import HistoryPanel
 from muralstudio.gui.panels.layers import LAYERS, LayersPanel
 from muralstudio.gui.panels.restore import RestorePanel
+from muralstudio.gui.restorejob import RestoreJob
 from muralstudio.gui.session import Session
 from muralstudio.gui.tools import TOOLS, Tool, ToolContext
 from muralstudio.gui.worker import JobRunner
@@ -83,6 +81,7 @@ class MainWindow(QMainWindow):
         self.detection = DetectController(self, self.detect_panel)
         self._build_actions()
         self.hint_control = HintsController(self, self.hints_panel)
+        self.restore_job = RestoreJob(self, self.restore)
         self._build_status_bar()
         self._connect()
         self.autosave_timer = QTimer(self)
@@ -124,11 +123,9 @@ class MainWindow(QMainWindow):
         tools_menu = bar.addMenu("&Tools")
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
-        icons = {"brush": "mdi6.brush", "eraser": "mdi6.eraser", "lasso": "mdi6.lasso", "wand": "mdi6.auto-fix",
-                 "hint": "mdi6.map-marker-plus-outline"}
-        keys = {"brush": "B", "eraser": "E", "lasso": "L", "wand": "W", "hint": "I"}
         for name, tool in self.tools.items():
-            act = self._action(tools_menu, icons[name], f"{tool.label}", lambda _=False, n=name: self.set_tool(n), QKeySequence(keys[name]))
+            act = self._action(tools_menu, tool.icon, tool.label, lambda _=False, n=name: self.set_tool(n), QKeySequence(tool.key), tool.tip)
+            act.setToolTip(f"{tool.label} ({tool.key})" + (f": {tool.tip}" if tool.tip else ""))
             act.setCheckable(True)
             self.tool_group.addAction(act)
             self.tool_actions[name] = act
@@ -191,16 +188,9 @@ class MainWindow(QMainWindow):
         self.layers.exportRequested.connect(self.masks.export_mask)
         self.layers.clearRequested.connect(self.masks.clear)
         self.history.jumpRequested.connect(self.jump_to)
-        self.restore.runRequested.connect(self.run_job)
-        self.restore.cancelRequested.connect(self.runner.cancel)
         self.restore.candidateSelected.connect(self.show_candidate)
         self.restore.chooseRequested.connect(lambda cid: self.session and self.session.doc.choose(cid))
         self.restore.deleteRequested.connect(lambda cid: self.session and self.session.doc.remove_candidate(cid))
-        self.runner.progress.connect(lambda f, m, left, _p: self.restore.set_progress(f, m, left))
-        ft = self.finetune  # the runner is shared: a fine-tuning job reports to its own handlers
-        self.runner.finished.connect(lambda r: ft.finished(r) if ft.active else self._job_finished(r))
-        self.runner.failed.connect(lambda m: ft.failed(m) if ft.active else self._job_failed(m))
-        self.runner.cancelled.connect(lambda: ft.cancelled() if ft.active else self._job_cancelled())
         self.canvas.cursorMoved.connect(self._cursor_moved)
         self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
 
@@ -235,6 +225,7 @@ class MainWindow(QMainWindow):
         self.finetune.refresh()
         self.detection.set_document(doc)
         self.hint_control.set_document(doc)
+        self.restore_job.set_document(doc)
         if self.compare is not None:
             self.compare.set_document(doc, self.canvas.pyramid())
         self.update_title()
@@ -351,43 +342,8 @@ class MainWindow(QMainWindow):
 
     # -- jobs ---------------------------------------------------------------------------
     def run_job(self, engine_name: str, params: dict, classes: list[str]) -> None:
-        if self.session is None or self.runner.is_running():
-            return
-        doc = self.session.doc
-        hints = self.hint_control.request_hints(engine_name, doc)
-        if hints is None:
-            return
-        mask = doc.union_mask([DamageClass(c) for c in classes])
-        if not mask.any():
-            QMessageBox.information(self, "Nothing to restore", "The checked damage classes have no marked pixels.")
-            return
-        engine = get_engine(engine_name)
-        request = InpaintRequest(doc.original.pixels, mask, dict(params), hints=hints)
-        self._job_classes = tuple(classes)
-        self._job_doc = doc
-        self.restore.set_running(True)
-        self.runner.start(lambda: engine.run(request))
-
-    def _job_finished(self, result: object) -> None:
-        self.restore.set_running(False)
-        doc = getattr(self, "_job_doc", None)
-        if self.session is None or doc is not self.session.doc:
-            return  # the document was closed while the job ran
-        cand = result.to_candidate(self._job_classes)  # type: ignore[attr-defined]
-        doc.add_candidate(cand)
-        self.restore.set_status(f"Done in {cand.provenance.elapsed_s:.1f} s: {cand.restored_area()} pixels restored.")
-        self.show_candidate(cand.id)
-        self.restore.refresh_candidates(doc, cand.id)
-        self.files.autosave()
-
-    def _job_failed(self, message: str) -> None:
-        self.restore.set_running(False)
-        self.restore.set_status("Failed.")
-        QMessageBox.warning(self, "Restoration failed", message)
-
-    def _job_cancelled(self) -> None:
-        self.restore.set_running(False)
-        self.restore.set_status("Cancelled; the document is unchanged.")
+        """Restore ``classes`` with an engine on the worker thread (see :class:`RestoreJob`)."""
+        self.restore_job.run(engine_name, params, classes)
 
     # -- window -------------------------------------------------------------------------
     def about(self) -> None:

@@ -1,8 +1,10 @@
 """Canvas tools: brush, eraser, polygon lasso and magic wand, all editing the active layer,
-and the colour hint tool, which places colour hints.
+the guide pen, which draws on the guide layer, and the colour hint tool, which places
+colour hints.
 
 Each tool turns pointer events (image coordinates) into document edits; one stroke, one
-lasso, one wand click or one hint is one undo step.
+lasso, one wand click, one guide line or one hint is one undo step. A tool's ``icon``,
+``key`` and ``tip`` make its action in the window's Tools menu and tool bar.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QGuiApplication, QKeyEvent, QPainter, QPen, QPolygonF
 
 from muralstudio.core.brush import Brush
-from muralstudio.core.document import Mural, StrokeSession
+from muralstudio.core.document import GUIDE, Mural, StrokeSession
 from muralstudio.core.polygon import polygon_mask
 from muralstudio.gui.hintstate import HintState, hint_at, pick_cursor, sample_colour
 from muralstudio.ops.select import magic_wand, to_uint8
@@ -46,6 +48,9 @@ class Tool:
 
     name = ""
     label = ""
+    icon = ""  # qtawesome name of the action's icon
+    key = ""  # the action's shortcut
+    tip = ""  # what the tool is for, when its label does not say it
     cursor: Any = Qt.CursorShape.CrossCursor
     brush_diameter: float | None = None
 
@@ -59,7 +64,7 @@ class Tool:
 
 
 class BrushTool(Tool):
-    name, label = "brush", "Brush"
+    name, label, icon, key = "brush", "Brush", "mdi6.brush", "B"
     erase = False
 
     def __init__(self, ctx: ToolContext) -> None:
@@ -93,7 +98,7 @@ class BrushTool(Tool):
 
 
 class EraserTool(BrushTool):
-    name, label = "eraser", "Eraser"
+    name, label, icon, key = "eraser", "Eraser", "mdi6.eraser", "E"
     erase = True
 
 
@@ -104,7 +109,7 @@ class LassoTool(Tool):
     Holding Alt while closing subtracts the polygon from the layer instead of adding it.
     """
 
-    name, label = "lasso", "Polygon lasso"
+    name, label, icon, key = "lasso", "Polygon lasso", "mdi6.lasso", "L"
 
     def __init__(self, ctx: ToolContext) -> None:
         super().__init__(ctx)
@@ -185,7 +190,7 @@ class LassoTool(Tool):
 class WandTool(Tool):
     """Click to add the region of similar colour to the layer (Alt: subtract)."""
 
-    name, label = "wand", "Magic wand"
+    name, label, icon, key = "wand", "Magic wand", "mdi6.auto-fix", "W"
 
     def press(self, canvas: Any, x: float, y: float, event: Any) -> None:
         self.select(int(x), int(y), subtract=_alt(event))
@@ -216,7 +221,7 @@ class HintTool(Tool):
     the mean of 5 × 5 pixels of what the canvas shows.
     """
 
-    name, label = "hint", "Colour hint"
+    name, label, icon, key = "hint", "Colour hint", "mdi6.map-marker-plus-outline", "I"
 
     @property
     def cursor(self) -> Any:  # type: ignore[override]
@@ -274,9 +279,93 @@ class HintTool(Tool):
         self.ctx.hints.set_pick_mode(False)
 
 
+GUIDE_WIDTH = 3.0  # guide lines are thin and hard-edged, like a pen's
+
+
+class GuidePenTool(Tool):
+    """Draws guide lines on the guide layer, whatever layer is active: drag for a freehand
+    line; Shift+click for a straight segment from where the last line ended (Esc or another
+    tool forgets that point); Alt+drag erases guide lines, with a wider tip so a thin line
+    is easy to hit. Each line is one undo step."""
+
+    name, label, icon, key = "guide", "Guide pen", "mdi6.draw-pen", "G"
+    tip = ("Draw guide lines: lines the diffusion restoration should follow across a loss "
+           "(Shift+click: straight segment, Alt: erase)")
+    width = GUIDE_WIDTH
+    erase_width = 4 * GUIDE_WIDTH
+
+    def __init__(self, ctx: ToolContext) -> None:
+        super().__init__(ctx)
+        self._stroke: StrokeSession | None = None
+        self.last: tuple[float, float] | None = None  # where the last line ended
+        self._hover: tuple[float, float] | None = None
+        self._rubber = False  # a Shift+click preview line is on screen
+
+    @property
+    def brush_diameter(self) -> float:  # type: ignore[override]
+        return self.erase_width if _held(Qt.KeyboardModifier.AltModifier) else self.width
+
+    def press(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        doc = self.ctx.doc
+        if doc is None:
+            return
+        erase = _alt(event)
+        self._stroke = doc.begin_stroke(GUIDE, Brush(self.erase_width if erase else self.width, 1.0), erase,
+                                        "Erase guide line" if erase else "Guide line")
+        if self.last is not None and _shift(event):
+            self._stroke.add_point(*self.last)  # a straight segment from the last line's end
+        self._stroke.add_point(x, y)
+        self._hover = None
+
+    def move(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        if self._stroke is not None:
+            self._stroke.add_point(x, y)
+
+    def release(self, canvas: Any, x: float, y: float, event: Any) -> None:
+        if self._stroke is not None:
+            self._stroke.add_point(x, y)
+            self._stroke.end()
+            self._stroke = None
+            self.last = (x, y)
+
+    def hover(self, canvas: Any, x: float, y: float) -> None:
+        """With Shift held, preview the straight segment a click would draw."""
+        self._hover = (x, y)
+        rubber = self.last is not None and _held(Qt.KeyboardModifier.ShiftModifier)
+        if rubber or self._rubber:
+            canvas.viewport().update()
+
+    def paint_overlay(self, painter: QPainter, canvas: Any) -> None:
+        self._rubber = self.last is not None and self._hover is not None and self._stroke is None \
+            and _held(Qt.KeyboardModifier.ShiftModifier)
+        if not self._rubber:
+            return
+        assert self.last is not None and self._hover is not None
+        a, b = canvas.map_from_image(QPointF(*self.last)), canvas.map_from_image(QPointF(*self._hover))
+        for color, style in ((QColor(0, 0, 0, 200), Qt.PenStyle.SolidLine), (QColor(255, 255, 255, 230), Qt.PenStyle.DashLine)):
+            painter.setPen(QPen(color, 1, style))
+            painter.drawLine(a, b)
+
+    def cancel(self) -> None:
+        if self._stroke is not None:
+            self._stroke.end()
+            self._stroke = None
+        self.last = None
+
+
 def _alt(event: Any) -> bool:
     mods: Callable[[], Any] | None = getattr(event, "modifiers", None)
     return bool(mods and mods() & Qt.KeyboardModifier.AltModifier)
 
 
-TOOLS: tuple[type[Tool], ...] = (BrushTool, EraserTool, LassoTool, WandTool, HintTool)
+def _shift(event: Any) -> bool:
+    mods: Callable[[], Any] | None = getattr(event, "modifiers", None)
+    return bool(mods and mods() & Qt.KeyboardModifier.ShiftModifier)
+
+
+def _held(modifier: Qt.KeyboardModifier) -> bool:
+    """Whether ``modifier`` is held now (for hover feedback, which gets no event)."""
+    return bool(QGuiApplication.keyboardModifiers() & modifier)
+
+
+TOOLS: tuple[type[Tool], ...] = (BrushTool, EraserTool, LassoTool, WandTool, GuidePenTool, HintTool)

@@ -201,7 +201,7 @@ class PConvRun:
         ))
 
 
-def _val_patches(paths: list[Path], size: int, count: int, max_side: int) -> list[np.ndarray]:
+def validation_patches(paths: list[Path], size: int, count: int, max_side: int) -> list[np.ndarray]:
     rng = np.random.default_rng(777)
     per = max(1, math.ceil(count / max(1, len(paths))))
     out: list[np.ndarray] = []
@@ -230,7 +230,7 @@ def train_pconv(cfg: PConvTrainConfig, log: Callable[[str], None] = print) -> Ge
     images = [load_rgb8(p, cfg.max_side) for p in paths]
     images = [im for im in images if min(im.shape[:2]) >= cfg.patch]
     pretrain = [load_rgb8(p, cfg.max_side) for p in image_files([Path(d) for d in cfg.pretrain])]
-    val = _val_patches(val_paths or paths[:3], cfg.patch, cfg.validation_patches, cfg.max_side)
+    val = validation_patches(val_paths or paths[:3], cfg.patch, cfg.validation_patches, cfg.max_side)
     log(f"{len(images)} training images, {len(pretrain)} pre-training images, "
         f"{len(val)} validation patches from {len(val_paths)} held-out images")
     run = PConvRun(cfg, images, val, pretrain=[p for p in pretrain if min(p.shape[:2]) >= cfg.patch], log=log)

@@ -84,3 +84,29 @@ def test_repeated_candidate_names_are_numbered():
     for cand in (a, b, c):
         doc.add_candidate(cand)
     assert [x.name for x in doc.candidates] == ["telea radius=3", "telea radius=3 #2", "telea radius=3 #3"]
+
+
+def test_a_runs_candidates_are_one_undo_step_and_get_distinct_names():
+    doc = make_doc()
+    doc.add_candidate(make_candidate())
+    cands = [make_candidate(), make_candidate()]
+    doc.add_candidates(cands)
+    assert [c.name for c in doc.candidates] == ["telea radius=3", "telea radius=3 #2", "telea radius=3 #3"]
+    assert doc.history.labels[-1] == "Add 2 telea candidates"
+    doc.choose(cands[1].id)
+    doc.undo()
+    doc.undo()
+    assert len(doc.candidates) == 1 and doc.chosen is None
+    doc.redo()
+    assert len(doc.candidates) == 3
+
+
+def test_a_stroke_can_name_its_undo_step():
+    from muralstudio.core.brush import Brush
+
+    doc = make_doc()
+    stroke = doc.begin_stroke(GUIDE, Brush(3.0, 1.0), label="Guide line")
+    stroke.add_point(5, 5)
+    stroke.add_point(20, 5)
+    assert stroke.end()
+    assert doc.history.labels[-1] == "Guide line" and doc.guide[5, 10]

@@ -289,7 +289,7 @@ def test_other_engines_get_no_hints(window, scan, qtbot, monkeypatch):
     loss[10:20, 10:20] = True
     doc.set_layer(mask_key(DamageClass.LOSS), loss, "mark")
     doc.add_hint(ColourHint(15.0, 15.0, (0.2, 0.6, 0.4)))
-    from muralstudio.gui import main_window
+    from muralstudio.gui import restorejob
 
     made = []
 
@@ -297,7 +297,7 @@ def test_other_engines_get_no_hints(window, scan, qtbot, monkeypatch):
         made.append(base.InpaintRequest(*args, **kwargs))
         return made[-1]
 
-    monkeypatch.setattr(main_window, "InpaintRequest", record)
+    monkeypatch.setattr(restorejob, "InpaintRequest", record)
     monkeypatch.setattr(window.runner, "start", lambda factory: None)
     window.run_job("telea", {}, ["loss"])
     assert len(made) == 1 and made[0].hints == []

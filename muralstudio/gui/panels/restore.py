@@ -1,13 +1,15 @@
-"""Restore panel: engine, parameters, damage classes, Run/Cancel, progress, candidates."""
+"""Restore panel: engine, parameters, damage classes, Run/Cancel, progress, the running
+engine's current estimate (engines that yield preview images), candidates."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import qtawesome as qta
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -36,6 +39,7 @@ from muralstudio.gui.panels.jobcontrols import JobControls
 
 
 DEFAULT_ENGINE = "telea"
+PREVIEW_SIZE = 220  # the longest side of the current-estimate preview, in screen pixels
 
 
 def restores_colour(engine: str) -> bool:
@@ -45,6 +49,23 @@ def restores_colour(engine: str) -> bool:
         return bool(get_engine(engine).takes_hints)
     except EngineError:
         return False
+
+
+def takes_guide(engine: str) -> bool:
+    """Whether ``engine`` follows the document's guide lines."""
+    try:
+        return bool(get_engine(engine).takes_guide)
+    except EngineError:
+        return False
+
+
+def preview_pixmap(rgb: np.ndarray, size: int = PREVIEW_SIZE) -> QPixmap:
+    """An (h, w, 3) uint8 RGB image as a pixmap that fits ``size`` × ``size``."""
+    arr = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w = arr.shape[:2]
+    image = QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()  # copy: arr is temporary
+    return QPixmap.fromImage(image).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                           Qt.TransformationMode.SmoothTransformation)
 
 
 def default_classes(engine: str) -> tuple[DamageClass, ...]:
@@ -144,7 +165,11 @@ class RestorePanel(QWidget):
         self.hints_note.setToolTip("Place colour hints with the Colour hint tool (I); "
                                    "choose their colour in the Colour hints panel.")
         layout.addWidget(self.hints_note)
-        self._hint_count = 0
+        self.guide_note = QLabel(wordWrap=True)
+        self.guide_note.setToolTip("Guide lines are lines the diffusion restoration should follow, e.g. a "
+                                   "contour or a fold across a loss. Draw them with the Guide pen (G).")
+        layout.addWidget(self.guide_note)
+        self._hint_count = self._guide_pixels = 0
         self._colour_mode = restores_colour(self.engine_name())
         self._apply_class_defaults()
         self.job = JobControls("mdi6.play", "Run", "Restore the checked damage classes (Ctrl+R)",
@@ -152,10 +177,21 @@ class RestorePanel(QWidget):
         self.run_button, self.cancel_button = self.job.run_button, self.job.cancel_button
         self.progress, self.status = self.job.progress, self.job.status
         layout.addWidget(self.job)
+        self.preview_box = QWidget()
+        pv = QVBoxLayout(self.preview_box)
+        pv.setContentsMargins(0, 0, 0, 0)
+        pv.addWidget(QLabel("Current estimate"))
+        self.preview = QLabel()
+        self.preview.setToolTip("What the running engine would paint if it stopped now, at its working size")
+        pv.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.preview_box.hide()
+        layout.addWidget(self.preview_box)
         cands = QGroupBox("Candidates")
         cv = QVBoxLayout(cands)
         self.candidates = QListWidget()
         self.candidates.setToolTip("Click to show a candidate on the canvas; ★ marks the chosen result")
+        self.candidates.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # long names keep their seed in view
+        self.candidates.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.candidates.currentItemChanged.connect(self._on_current)
         cv.addWidget(self.candidates)
         crow = QHBoxLayout()
@@ -183,6 +219,7 @@ class RestorePanel(QWidget):
         if restores_colour(self.engine_name()) != self._colour_mode:  # another kind of engine
             self._colour_mode = restores_colour(self.engine_name())
             self._apply_class_defaults()
+        self._show_guide_note()
         for spec in engine.params:
             widget = self._widget_for(spec)
             widget.setToolTip(spec.help)
@@ -259,6 +296,17 @@ class RestorePanel(QWidget):
                  "Place hints with the Colour hint tool (I)."
         )
 
+    def set_guide_count(self, pixels: int) -> None:
+        """How many guide-line pixels the document has (shown while a guided engine is selected)."""
+        self._guide_pixels = pixels
+        self._show_guide_note()
+
+    def _show_guide_note(self) -> None:
+        n = self._guide_pixels
+        self.guide_note.setVisible(takes_guide(self.engine_name()))
+        self.guide_note.setText(f"{n} guide-line pixel{'s' if n != 1 else ''}: the fill follows them." if n
+                                else "No guide lines: draw them with the Guide pen (G) to steer the fill.")
+
     def classes(self) -> list[str]:
         return [c.value for c, box in self.class_checks.items() if box.isChecked()]
 
@@ -268,6 +316,26 @@ class RestorePanel(QWidget):
     # -- job state ----------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
         self.job.set_running(running, self.engine, self.params_box)
+        self.show_preview(None)  # a new run has no estimate yet; a finished one has its candidates
+
+    def show_preview(self, rgb: np.ndarray | None) -> None:
+        """Show the running engine's current estimate, an (h, w, 3) uint8 image; None hides it."""
+        if rgb is None:
+            self.preview_box.hide()
+            self.preview.clear()
+            return
+        self.preview.setPixmap(preview_pixmap(rgb))
+        if self.preview_box.isHidden():
+            self.preview_box.show()
+            QTimer.singleShot(0, self._reveal_preview)  # once laid out
+
+    def _reveal_preview(self) -> None:
+        """Scroll the panel's dock so the estimate that just appeared is in view."""
+        area = self.parentWidget()
+        while area is not None and not isinstance(area, QScrollArea):
+            area = area.parentWidget()
+        if area is not None and self.preview_box.isVisible():
+            area.ensureWidgetVisible(self.preview_box, 0, 0)
 
     def set_progress(self, fraction: float, message: str, seconds_left: float | None) -> None:
         self.job.set_progress(fraction, message, seconds_left)

@@ -1,0 +1,233 @@
+"""Multi-scale diffusion restoration with guide lines (S1), several candidates per run.
+
+Each damaged region (crop-around-damage) is sampled coarse to fine (``diffusion_scale``) by
+the conditional denoiser with a deterministic DDIM sampler; candidate k of a run starts from
+noise drawn from seed + k, so the same seed gives the same result. Guide lines come from the
+document's guide layer, and optionally also from the damage's surroundings
+(``ops.guides.auto_guide``). Progress is reported after every network evaluation with the
+current estimate as a preview, so a run stops within one step when cancelled.
+
+torch is imported only when the engine runs, so listing engines stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generator
+
+import numpy as np
+
+from muralstudio.core.candidate import Patch
+from muralstudio.engines import models
+from muralstudio.engines.base import (
+    Engine,
+    EngineRun,
+    InpaintRequest,
+    InpaintResult,
+    ParamSpec,
+    Progress,
+    Stopwatch,
+    register,
+)
+from muralstudio.engines.diffusion_scale import Scale, fuse, pad_to, plan_scales, resize, scale_inputs
+from muralstudio.ops.blend import from_float, to_float
+from muralstudio.ops.crop import plan_crops
+from muralstudio.ops.fill import smooth_fill
+from muralstudio.ops.guides import auto_guide
+
+if TYPE_CHECKING:
+    import torch
+
+    from muralstudio.nets.diffusion import DenoiserUNet
+    from muralstudio.nets.weights import Weights
+
+SHIPPED = "diffusion"  # the manifest name of the shipped model
+GUIDES = ("drawn", "drawn+found", "none")
+
+
+def resolve_weights(value: str) -> Path:
+    return models.resolve_weights(value, SHIPPED, "The diffusion engine")
+
+
+def build_model(weights: Weights, device: torch.device) -> DenoiserUNet:
+    from muralstudio.nets.diffusion import DenoiserUNet, DiffusionConfig
+
+    return models.build_network(weights, device, DiffusionConfig, DenoiserUNet)
+
+
+def get_model(path: Path, device: torch.device) -> tuple[DenoiserUNet, Weights]:
+    from muralstudio.nets.diffusion import ARCH
+
+    return models.cached_model(path, device, ARCH, build_model)
+
+
+def _nchw(arr: np.ndarray, device: torch.device) -> torch.Tensor:
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+    t = t.permute(2, 0, 1)[None] if t.ndim == 3 else t[None, None]
+    return t.to(device).contiguous(memory_format=torch.channels_last)
+
+
+def _hwc(t: torch.Tensor, height: int, width: int) -> np.ndarray:
+    return ((t[0, :, :height, :width].float().permute(1, 2, 0).cpu().numpy() + 1.0) / 2.0).clip(0.0, 1.0)
+
+
+def sample_scale(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide: np.ndarray, scale: Scale,
+                 seed: int, level: int, init: np.ndarray | None = None
+                 ) -> Generator[np.ndarray, None, np.ndarray]:
+    """Sample one scale: ``image`` (h, w, 3) in [0, 1] with its hole pre-filled, ``hole`` and
+    ``guide`` at this scale's size, from ``init`` (enlarged coarser result) or from noise.
+    Yields the clean estimate after each step; returns the result, known pixels unchanged."""
+    import torch
+
+    from muralstudio.nets.ddim import ddim_sample
+    from muralstudio.nets.diffusion import pack_condition
+
+    device = next(model.parameters()).device
+    mult = model.multiple
+    img_p, (h, w) = pad_to(image * 2.0 - 1.0, mult)
+    hole_p, _ = pad_to(hole.astype(np.float32), mult)
+    guide_p, _ = pad_to(guide.astype(np.float32), mult)
+    known, hole_t, guide_t = _nchw(img_p, device), _nchw(hole_p, device), _nchw(guide_p, device)
+    cond = pack_condition(known, hole_t, guide_t).contiguous(memory_format=torch.channels_last)
+    noise = np.random.default_rng([seed, level]).standard_normal(img_p.shape, np.float32)
+    start = None if init is None else _nchw(pad_to(init * 2.0 - 1.0, mult)[0], device)
+    run = ddim_sample(model, cond, known, hole_t, _nchw(noise, device), scale.steps, scale.start, start)
+    try:
+        while True:
+            try:
+                _, estimate = next(run)
+            except StopIteration as stop:
+                out = _hwc(stop.value, h, w)
+                break
+            yield _hwc(estimate, h, w)
+    finally:
+        run.close()
+    return np.where(hole[..., None], out, image).astype(np.float32)
+
+
+def sample_region(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide: np.ndarray,
+                  plan: list[Scale], seed: int) -> Generator[np.ndarray, None, np.ndarray]:
+    """One candidate for a region: ``image`` (h, w, 3) float in [0, 1], sampled over ``plan``.
+    Yields the current estimate at its working size after each step; returns the (h, w, 3)
+    result with known pixels unchanged."""
+    filled = smooth_fill(image, hole)
+    prev: np.ndarray | None = None
+    for level, scale in enumerate(plan):
+        img_s, hole_s, guide_s = scale_inputs(filled, hole, guide, scale)
+        init = None if prev is None else resize(prev, scale.height, scale.width)
+        out = yield from sample_scale(model, img_s, hole_s, guide_s, scale, seed, level, init)
+        if prev is not None and init is not None:
+            out = fuse(init, out, hole_s, scale.width / prev.shape[1])
+        prev = out
+    assert prev is not None
+    full = resize(prev, *hole.shape)
+    return np.where(hole[..., None], np.clip(full, 0.0, 1.0), image).astype(np.float32)
+
+
+def preview_image(estimate: np.ndarray) -> np.ndarray:
+    """An 8-bit RGB preview of a working-size estimate."""
+    return (np.clip(estimate, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+class DiffusionEngine(Engine):
+    """The conditional denoiser behind the engine protocol."""
+
+    name = "diffusion"
+    label = "Diffusion, several candidates (learned)"
+    takes_guide = True
+    description = ("Proposes several different plausible fills for large losses, coarse to fine, "
+                   "following the guide lines you draw; choose among the candidates.")
+    params = (
+        ParamSpec("candidates", "Candidates", "int", 3, 1, 16, in_name=False,
+                  help="How many different fills to make (seeds seed, seed + 1, …)."),
+        ParamSpec("seed", "Seed", "int", 0, 0, 2**31 - 1, in_name=False,
+                  help="The same seed and settings give the same result."),
+        ParamSpec("steps", "Steps", "int", 20, 2, 250,
+                  help="Denoising steps at the coarsest scale; more are slower and a little cleaner."),
+        ParamSpec("scales", "Scales", "int", 2, 1, 5,
+                  help="Coarse-to-fine scales, each twice the size of the one before."),
+        ParamSpec("size", "Coarse size", "int", 256, 64, 2048, in_name=False,
+                  help="Long side in pixels of a region at the coarsest scale."),
+        ParamSpec("refine", "Refinement strength", "float", 0.5, 0.1, 1.0, in_name=False,
+                  help="How much finer scales may change the coarser result (share of the noise re-added)."),
+        ParamSpec("guide", "Guide lines", "choice", "drawn", choices=GUIDES,
+                  help="drawn: the guide layer's lines; drawn+found: also lines found around the damage; "
+                       "none: no guidance."),
+        ParamSpec("weights", "Weights", "path", SHIPPED, in_name=False,
+                  help="'diffusion' for the shipped model, or a .pt weights file."),
+        ParamSpec("margin", "Context margin", "int", 64, 0, 2048, in_name=False,
+                  help="Pixels of context kept around each damaged region."),
+        ParamSpec("device", "Device", "choice", "auto", choices=("auto", "cpu", "cuda", "mps"), in_name=False,
+                  help="Where the network runs; auto takes CUDA, then MPS, then the CPU."),
+    )
+
+    def run(self, request: InpaintRequest) -> EngineRun:
+        request.validate()
+        params = self.resolve_params(request.params)
+        clock = Stopwatch()
+        model, weights = get_model(resolve_weights(params["weights"]), models.pick_device(params["device"]))
+        image, mask = request.image, request.mask
+        guide = request.guide if request.guide is not None and params["guide"] != "none" else np.zeros_like(mask)
+        crops = plan_crops(mask, params["margin"])
+        plans = [plan_scales(c.box.height, c.box.width, params["size"], params["scales"], params["steps"],
+                             params["refine"]) for c in crops]
+        n_cand, n_crops = params["candidates"], len(crops)
+        total = n_cand * sum(s.steps for plan in plans for s in plan)
+        done = 0
+        yield Progress(0.0, f"Sampling {n_cand} candidate{'s' if n_cand > 1 else ''} of {n_crops} "
+                            f"region{'s' if n_crops > 1 else ''}")
+        results: list[InpaintResult] = []
+        for k in range(n_cand):
+            seed = params["seed"] + k
+            cand_clock = Stopwatch()
+            patches: list[Patch] = []
+            for i, (crop, plan) in enumerate(zip(crops, plans)):
+                pixels = image[crop.box.slices]
+                rgb = to_float(pixels)
+                if rgb.shape[2] == 1:
+                    rgb = np.repeat(rgb, 3, axis=2)
+                hole = mask[crop.box.slices]
+                lines = guide[crop.box.slices]
+                if params["guide"] == "drawn+found":
+                    lines = lines | auto_guide(rgb, hole)
+                run = sample_region(model, rgb, hole, lines, plan, seed)
+                try:
+                    while True:
+                        try:
+                            estimate = next(run)
+                        except StopIteration as stop:
+                            restored: np.ndarray = stop.value
+                            break
+                        done += 1
+                        where = f", region {i + 1} of {n_crops}" if n_crops > 1 else ""
+                        yield Progress(done / total, f"Candidate {k + 1} of {n_cand}{where}",
+                                       preview_image(estimate))
+                finally:
+                    run.close()
+                if pixels.shape[2] == 1:
+                    restored = restored.mean(axis=2, keepdims=True)
+                p, b = crop.paste, crop.box
+                inner = (slice(p.y0 - b.y0, p.y1 - b.y0), slice(p.x0 - b.x0, p.x1 - b.x0))
+                core = mask[p.slices]
+                out = pixels[inner].copy()
+                out[core] = from_float(restored[inner], image.dtype)[core]
+                patches.append(Patch(p.y0, p.x0, out, core.copy()))
+            # each candidate's parameters reproduce exactly that candidate
+            results.append(InpaintResult(self.name, patches, dict(params, seed=seed, candidates=1), seed=seed,
+                                         weights_sha256=weights.sha256, elapsed_s=cand_clock.elapsed,
+                                         name=self.candidate_name(params, seed)))
+        first = results[0]
+        first.alternatives = results[1:]
+        first.elapsed_s = max(first.elapsed_s, clock.elapsed - sum(r.elapsed_s for r in results[1:]))
+        return first
+
+    def candidate_name(self, params: dict[str, Any], seed: int | None = None) -> str:
+        """'diffusion' with steps, scales and guide, the weights file when not the shipped one, and the seed."""
+        name = super().candidate_name(params, seed)
+        w = str(params.get("weights", SHIPPED)).strip() or SHIPPED
+        return name if w == SHIPPED else name.replace(self.name, f"{self.name} weights={Path(w).stem}", 1)
+
+
+DIFFUSION = register(DiffusionEngine())

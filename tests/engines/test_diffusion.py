@@ -1,0 +1,141 @@
+"""The diffusion engine with tiny random networks: candidates and seeds, exact known pixels,
+multi-scale, guides, previews, cancel within one step, weights."""
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from muralstudio.core.candidate import apply_patches
+from muralstudio.core.errors import Cancelled, ModelError
+from muralstudio.engines import InpaintRequest, drive, engine_names, get_engine
+from muralstudio.engines import diffusion as engine_mod
+from muralstudio.engines import models as models_mod
+from muralstudio.nets.diffusion import ARCH, DenoiserUNet, DiffusionConfig
+from muralstudio.nets.weights import weights_bytes
+
+H, W = 80, 96
+TINY = DiffusionConfig(base=8, depth=2, max_width=16, time_dim=16)
+
+
+def save_tiny(path, seed=0):
+    torch.manual_seed(seed)
+    path.write_bytes(weights_bytes(ARCH, TINY.to_dict(), DenoiserUNet(TINY).state_dict(), {"seed": seed}))
+    return path
+
+
+@pytest.fixture
+def weights(tmp_path):
+    return save_tiny(tmp_path / "tiny.pt")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    models_mod.clear_cache()
+    yield
+    models_mod.clear_cache()
+
+
+def image(dtype=np.uint8, channels=3):
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    base = np.stack([xx / W, yy / H, (xx + yy) / (H + W)], axis=2)[:, :, :channels]
+    return np.rint((0.1 + 0.8 * base) * np.iinfo(dtype).max).astype(dtype)
+
+
+def damage():
+    m = np.zeros((H, W), bool)
+    m[20:50, 30:60] = True
+    return m
+
+
+def run(img, m, weights, lines=None, on_progress=None, **params):
+    params = {"weights": str(weights), "device": "cpu", "steps": 3, "candidates": 1, **params}
+    return drive(get_engine("diffusion").run(InpaintRequest(img, m, params, guide=lines)), on_progress)
+
+
+def test_registered_with_its_params():
+    assert "diffusion" in engine_names()
+    eng = get_engine("diffusion")
+    specs = {p.name: p for p in eng.params}
+    assert eng.takes_guide and not eng.takes_hints
+    assert specs["candidates"].default == 3 and specs["steps"].default == 20 and specs["scales"].default == 2
+    assert specs["weights"].default == "diffusion"
+
+
+@pytest.mark.parametrize("dtype,channels", [(np.uint8, 3), (np.uint16, 3), (np.uint16, 1)])
+def test_known_pixels_bit_identical_and_dtype_kept(weights, dtype, channels):
+    img, m = image(dtype, channels), damage()
+    out = apply_patches(img, run(img, m, weights).patches)
+    assert out.dtype == dtype and out.shape == img.shape
+    assert np.array_equal(out[~m], img[~m])
+    assert np.any(out != img, axis=2)[m].mean() > 0.5
+
+
+def test_candidates_come_from_consecutive_seeds_and_a_seed_reproduces_its_candidate(weights):
+    img, m = image(), damage()
+    result = run(img, m, weights, candidates=3, seed=7)
+    cands = result.all_results()
+    assert [c.seed for c in cands] == [7, 8, 9]
+    assert [c.name for c in cands] == [f"diffusion weights=tiny steps=3 scales=2 guide=drawn seed={s}" for s in (7, 8, 9)]
+    outs = [apply_patches(img, c.patches) for c in cands]
+    assert not np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[1], outs[2])
+    again = drive(get_engine("diffusion").run(InpaintRequest(img, m, cands[1].params)))  # a candidate's own parameters make it again
+    assert cands[1].params["seed"] == 8 and cands[1].params["candidates"] == 1
+    assert np.array_equal(apply_patches(img, again.patches), outs[1])
+    assert result.weights_sha256 == hashlib.sha256(weights.read_bytes()).hexdigest()
+
+
+def test_progress_per_step_with_previews_across_scales(weights):
+    img = np.repeat(np.repeat(image(), 4, axis=0), 4, axis=1)  # 320 × 384
+    m = np.zeros(img.shape[:2], bool)
+    m[60:260, 80:300] = True
+    seen = []
+    run(img, m, weights, on_progress=seen.append, steps=4, scales=2, size=128, margin=16, candidates=2)
+    steps = [p for p in seen if p.preview is not None]
+    assert len(steps) == 2 * (4 + 2)  # per candidate: 4 coarse steps, then half as many finer
+    assert steps[0].preview.dtype == np.uint8 and steps[0].preview.shape[2] == 3
+    assert max(p.preview.shape[1] for p in steps) > steps[0].preview.shape[1]  # the finer scale is larger
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+
+
+def test_cancel_stops_within_one_step(weights, monkeypatch):
+    calls = []
+    real_forward = DenoiserUNet.forward
+    monkeypatch.setattr(DenoiserUNet, "forward", lambda self, *a: (calls.append(1), real_forward(self, *a))[1])
+    seen = []
+    with pytest.raises(Cancelled):
+        drive(get_engine("diffusion").run(InpaintRequest(image(), damage(), {
+            "weights": str(weights), "device": "cpu", "steps": 50, "candidates": 4})),
+            seen.append, should_cancel=lambda: len(seen) >= 4)
+    assert len(calls) == 3  # the first progress is the start; each later one follows one evaluation
+
+
+def test_guide_lines_change_the_fill_only_when_used(weights):
+    img, m = image(), damage()
+    guide = np.zeros_like(m)
+    guide[35, 25:65] = True
+    plain = apply_patches(img, run(img, m, weights).patches)
+    guided = apply_patches(img, run(img, m, weights, guide).patches)
+    ignored = apply_patches(img, run(img, m, weights, guide, guide="none").patches)
+    assert not np.array_equal(plain, guided)
+    assert np.array_equal(plain, ignored)
+    found = apply_patches(img, run(img, m, weights, guide="drawn+found").patches)
+    assert found.shape == img.shape
+
+
+def test_missing_shipped_weights_ask_for_a_file(monkeypatch):
+    monkeypatch.setattr(engine_mod, "SHIPPED", "no-such-model")
+    with pytest.raises(ModelError, match="diffusion engine needs trained weights"):
+        engine_mod.resolve_weights("no-such-model")
+
+
+def test_wrong_architecture_is_refused(tmp_path):
+    from muralstudio.nets.pconv import ARCH as PCONV_ARCH, PConvConfig, PConvUNet
+
+    path = tmp_path / "pconv.pt"
+    cfg = PConvConfig(4, 3)
+    path.write_bytes(weights_bytes(PCONV_ARCH, cfg.to_dict(), PConvUNet(cfg).state_dict(), {}))
+    with pytest.raises(ModelError):
+        run(image(), damage(), path)
