@@ -127,6 +127,27 @@ def main() -> int:
     win.canvas.set_zoom(2.0)
     win.canvas.center_on(*LOSS_CENTRE)
     shot("restored-pconv")
+
+    # a guide line drawn through the loss, then three diffusion candidates of the loss alone
+    from muralstudio.core.brush import Brush
+    from muralstudio.core.document import GUIDE
+
+    cx, cy = LOSS_CENTRE
+    line = doc.begin_stroke(GUIDE, Brush(3.0, 1.0), label="Guide line")
+    for i in range(41):
+        line.add_point(cx - 140 + 7 * i, cy - 60 + 3 * i)
+    line.end()
+    win.toggle_masks()
+    win.restore.use_weights("diffusion", "diffusion")
+    ended.clear()
+    win.run_job("diffusion", win.restore.params(), ["loss"])
+    while not ended:
+        app.processEvents()
+    if ended[0] != "finished":
+        print(f"the diffusion restoration failed: {ended[0]}", file=sys.stderr)
+        return 1
+    win.toggle_masks()
+    shot("restored-diffusion")
     compare_shots(app, win, demo, args.out)
     win.files.close_recovery()
     return 0

@@ -150,6 +150,9 @@ class DiffusionEngine(Engine):
                   help="Coarse-to-fine scales, each twice the size of the one before."),
         ParamSpec("size", "Coarse size", "int", 256, 64, 2048, in_name=False,
                   help="Long side in pixels of a region at the coarsest scale."),
+        ParamSpec("strength", "Noise strength", "float", 0.5, 0.1, 1.0,
+                  help="1: sample the coarsest scale from pure noise (most varied); less: start from a smooth "
+                       "fill partly noised (closer to the surroundings' colours, less varied)."),
         ParamSpec("refine", "Refinement strength", "float", 0.5, 0.1, 1.0, in_name=False,
                   help="How much finer scales may change the coarser result (share of the noise re-added)."),
         ParamSpec("guide", "Guide lines", "choice", "drawn", choices=GUIDES,
@@ -172,7 +175,7 @@ class DiffusionEngine(Engine):
         guide = request.guide if request.guide is not None and params["guide"] != "none" else np.zeros_like(mask)
         crops = plan_crops(mask, params["margin"])
         plans = [plan_scales(c.box.height, c.box.width, params["size"], params["scales"], params["steps"],
-                             params["refine"]) for c in crops]
+                             params["refine"], params["strength"]) for c in crops]
         n_cand, n_crops = params["candidates"], len(crops)
         total = n_cand * sum(s.steps for plan in plans for s in plan)
         done = 0

@@ -27,12 +27,14 @@ class Scale:
     start: float  # 1.0: from pure noise; less: from the coarser result re-noised to this time
 
 
-def plan_scales(height: int, width: int, size: int, scales: int, steps: int, refine: float) -> list[Scale]:
+def plan_scales(height: int, width: int, size: int, scales: int, steps: int, refine: float,
+                strength: float = 1.0) -> list[Scale]:
     """Working sizes from coarse to fine for an (height, width) region.
 
     The coarsest fits ``size`` on its long side (or is the region itself when smaller); each
-    next one doubles, up to ``scales`` of them and never beyond the region's own size. Finer
-    scales re-noise to time ``refine`` and take that share of ``steps``.
+    next one doubles, up to ``scales`` of them and never beyond the region's own size. The
+    coarsest starts from noise at time ``strength`` (1: pure noise; less: the smooth pre-fill
+    partly noised); finer scales re-noise to time ``refine``. Each takes that share of ``steps``.
     """
     long = max(height, width)
     factor = min(1.0, size / long)
@@ -43,7 +45,7 @@ def plan_scales(height: int, width: int, size: int, scales: int, steps: int, ref
         if plan:
             plan.append(Scale(h, w, max(1, round(steps * refine)), refine))
         else:
-            plan.append(Scale(h, w, steps, 1.0))
+            plan.append(Scale(h, w, max(1, round(steps * strength)), strength))
         if f >= 1.0:
             break
     return plan

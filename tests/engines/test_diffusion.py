@@ -60,7 +60,7 @@ def test_registered_with_its_params():
     specs = {p.name: p for p in eng.params}
     assert eng.takes_guide and not eng.takes_hints
     assert specs["candidates"].default == 3 and specs["steps"].default == 20 and specs["scales"].default == 2
-    assert specs["weights"].default == "diffusion"
+    assert specs["weights"].default == "diffusion" and specs["strength"].default == 0.5
 
 
 @pytest.mark.parametrize("dtype,channels", [(np.uint8, 3), (np.uint16, 3), (np.uint16, 1)])
@@ -77,7 +77,7 @@ def test_candidates_come_from_consecutive_seeds_and_a_seed_reproduces_its_candid
     result = run(img, m, weights, candidates=3, seed=7)
     cands = result.all_results()
     assert [c.seed for c in cands] == [7, 8, 9]
-    assert [c.name for c in cands] == [f"diffusion weights=tiny steps=3 scales=2 guide=drawn seed={s}" for s in (7, 8, 9)]
+    assert [c.name for c in cands] == [f"diffusion weights=tiny steps=3 scales=2 strength=0.5 guide=drawn seed={s}" for s in (7, 8, 9)]
     outs = [apply_patches(img, c.patches) for c in cands]
     assert not np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[1], outs[2])
     again = drive(get_engine("diffusion").run(InpaintRequest(img, m, cands[1].params)))  # a candidate's own parameters make it again
@@ -91,7 +91,7 @@ def test_progress_per_step_with_previews_across_scales(weights):
     m = np.zeros(img.shape[:2], bool)
     m[60:260, 80:300] = True
     seen = []
-    run(img, m, weights, on_progress=seen.append, steps=4, scales=2, size=128, margin=16, candidates=2)
+    run(img, m, weights, on_progress=seen.append, steps=4, scales=2, size=128, margin=16, candidates=2, strength=1.0)
     steps = [p for p in seen if p.preview is not None]
     assert len(steps) == 2 * (4 + 2)  # per candidate: 4 coarse steps, then half as many finer
     assert steps[0].preview.dtype == np.uint8 and steps[0].preview.shape[2] == 3
