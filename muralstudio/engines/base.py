@@ -18,6 +18,8 @@ from muralstudio.core.candidate import Candidate, Patch, Provenance
 from muralstudio.core.errors import Cancelled, EngineError, MaskMismatchError
 from muralstudio.core.hints import ColourHint
 from muralstudio.core.progress import Progress
+from muralstudio.ops.blend import from_float
+from muralstudio.ops.crop import Crop
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,19 @@ class InpaintResult:
 
 
 EngineRun = Generator[Progress, None, InpaintResult]
+
+
+def crop_patch(crop: Crop, pixels: np.ndarray, restored: np.ndarray, mask: np.ndarray) -> Patch:
+    """The patch a crop owns: ``restored`` (the crop's pixels as float RGB or grey in [0, 1])
+    taken only where ``mask`` marks damage, in the dtype and channels of ``pixels`` (the crop's
+    original pixels); a grey image restored as RGB is averaged back."""
+    if pixels.shape[2] == 1 and restored.shape[2] == 3:
+        restored = restored.mean(axis=2, keepdims=True)
+    p = crop.paste
+    hole = mask[p.slices]
+    out = pixels[crop.inner].copy()
+    out[hole] = from_float(restored[crop.inner], pixels.dtype)[hole]
+    return Patch(p.y0, p.x0, out, hole.copy())
 
 
 class Engine(ABC):

@@ -77,9 +77,8 @@ class ClassicalEngine(Engine):
 
         def restore(crop: Crop) -> Patch:
             filled = inpaint_pixels(image[crop.box.slices], mask[crop.box.slices], radius, self.flag)
-            p, b = crop.paste, crop.box
-            inner = (slice(p.y0 - b.y0, p.y1 - b.y0), slice(p.x0 - b.x0, p.x1 - b.x0))
-            return Patch(p.y0, p.x0, filled[inner], mask[p.slices].copy())
+            p = crop.paste
+            return Patch(p.y0, p.x0, filled[crop.inner], mask[p.slices].copy())
 
         n = len(crops)
         yield Progress(0.0, f"Restoring {n} region{'s' if n != 1 else ''}")

@@ -27,10 +27,11 @@ from muralstudio.engines.base import (
     ParamSpec,
     Progress,
     Stopwatch,
+    crop_patch,
     register,
 )
 from muralstudio.engines.diffusion_scale import Scale, fuse, pad_to, plan_scales, resize, scale_inputs
-from muralstudio.ops.blend import from_float, to_float
+from muralstudio.ops.blend import to_float
 from muralstudio.ops.crop import plan_crops
 from muralstudio.ops.fill import smooth_fill
 from muralstudio.ops.guides import auto_guide
@@ -209,14 +210,7 @@ class DiffusionEngine(Engine):
                                        preview_image(estimate))
                 finally:
                     run.close()
-                if pixels.shape[2] == 1:
-                    restored = restored.mean(axis=2, keepdims=True)
-                p, b = crop.paste, crop.box
-                inner = (slice(p.y0 - b.y0, p.y1 - b.y0), slice(p.x0 - b.x0, p.x1 - b.x0))
-                core = mask[p.slices]
-                out = pixels[inner].copy()
-                out[core] = from_float(restored[inner], image.dtype)[core]
-                patches.append(Patch(p.y0, p.x0, out, core.copy()))
+                patches.append(crop_patch(crop, pixels, restored, mask))
             # each candidate's parameters reproduce exactly that candidate
             results.append(InpaintResult(self.name, patches, dict(params, seed=seed, candidates=1), seed=seed,
                                          weights_sha256=weights.sha256, elapsed_s=cand_clock.elapsed,

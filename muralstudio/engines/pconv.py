@@ -29,9 +29,10 @@ from muralstudio.engines.base import (
     ParamSpec,
     Progress,
     Stopwatch,
+    crop_patch,
     register,
 )
-from muralstudio.ops.blend import TileBlender, from_float, to_float
+from muralstudio.ops.blend import TileBlender, to_float
 from muralstudio.ops.crop import Box, plan_crops, tile_box
 
 if TYPE_CHECKING:
@@ -180,14 +181,7 @@ class PConvEngine(Engine):
             finally:
                 run.close()
             done += counts[i]
-            if pixels.shape[2] == 1:
-                restored = restored.mean(axis=2, keepdims=True)
-            p, b = crop.paste, crop.box
-            inner = (slice(p.y0 - b.y0, p.y1 - b.y0), slice(p.x0 - b.x0, p.x1 - b.x0))
-            hole = mask[p.slices]
-            out = pixels[inner].copy()
-            out[hole] = from_float(restored[inner], image.dtype)[hole]
-            patches.append(Patch(p.y0, p.x0, out, hole.copy()))
+            patches.append(crop_patch(crop, pixels, restored, mask))
         return InpaintResult(self.name, patches, params, weights_sha256=weights.sha256,
                              elapsed_s=clock.elapsed, name=self.candidate_name(params))
 

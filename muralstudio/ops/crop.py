@@ -108,6 +108,12 @@ class Crop:
         b, c = self.box, self.core
         return Box(max(b.y0, c.y0), max(b.x0, c.x0), min(b.y1, c.y1), min(b.x1, c.x1))
 
+    @property
+    def inner(self) -> tuple[slice, slice]:
+        """Where :attr:`paste` lies inside an array of the box's pixels."""
+        p, b = self.paste, self.box
+        return slice(p.y0 - b.y0, p.y1 - b.y0), slice(p.x0 - b.x0, p.x1 - b.x0)
+
 
 def region_boxes(mask: np.ndarray, margin: int, min_area: int = 1) -> list[Box]:
     """Boxes covering every damaged region with ``margin`` pixels of context, merged."""
