@@ -6,9 +6,9 @@ RGB clipped, where the colour would leave sRGB). Known pixels come back bit-iden
 
 Two methods:
 
-- ``network``: the colorization U-Net (:mod:`muralstudio.nets.colorize`) predicts a and b
-  inside each region from lightness, the faded colour, the intact colour around it and the
-  conservator's colour hints;
+- ``network``: the colorization U-Net (:mod:`muralstudio.nets.colorize`) corrects the
+  statistics method's a and b inside each region from lightness, the faded colour, the
+  intact colour around it and the conservator's colour hints;
 - ``statistics``: the colour-statistics baseline (a and b of each region matched to a ring
   of intact colour around it); needs no weights.
 
@@ -89,9 +89,10 @@ def _tile_plan(h: int, w: int, tile: int, multiple: int) -> tuple[list[Box], int
 
 # -- running the network ------------------------------------------------------------------
 
-def _run_net(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
+def _run_net(model: ColorizeUNet, lab: np.ndarray, estimate: np.ndarray, region: np.ndarray,
              hints: list[tuple[float, float, float, float]]) -> np.ndarray:
-    """Network a, b (h, w, 2) for one working tile, reflect-padded to the net's multiple."""
+    """Network a, b (h, w, 2) for one working tile, reflect-padded to the net's multiple;
+    ``estimate`` is the statistics method's a, b (h, w, 2) that the network corrects."""
     import torch
 
     from muralstudio.nets.colorize import pack_inputs
@@ -102,6 +103,7 @@ def _run_net(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
     hint_ab, hint_map = hint_maps((h, w), hints, HINT_RADIUS)
     arrays = [
         np.pad(lab.astype(np.float32, copy=False), (*pad, (0, 0)), mode="reflect"),
+        np.pad(estimate.astype(np.float32, copy=False), (*pad, (0, 0)), mode="reflect"),
         np.pad(region.astype(np.float32), pad, mode="reflect")[..., None],
         np.pad(hint_ab, (*pad, (0, 0))),
         np.pad(hint_map, pad)[..., None],
@@ -121,9 +123,10 @@ def network_delta(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
     working Lab array; yields (tiles done, tiles in all) after each tile."""
     model.eval()
     h, w = region.shape
+    estimate = lab[..., 1:] + statistics_delta(lab, region)
     tiles, overlap = _tile_plan(h, w, tile, model.multiple)
     if len(tiles) == 1:
-        ab = _run_net(model, lab, region, hints)
+        ab = _run_net(model, lab, estimate, region, hints)
         yield 1, 1
     else:
         blender = TileBlender(Box(0, 0, h, w), 2, overlap)
@@ -132,7 +135,7 @@ def network_delta(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
                 local = [(y - t.y0, x - t.x0, a, b) for y, x, a, b in hints
                          if -HINT_RADIUS <= y - t.y0 < t.height + HINT_RADIUS
                          and -HINT_RADIUS <= x - t.x0 < t.width + HINT_RADIUS]
-                blender.add(t, _run_net(model, lab[t.slices], region[t.slices], local))
+                blender.add(t, _run_net(model, lab[t.slices], estimate[t.slices], region[t.slices], local))
             yield i + 1, len(tiles)
         ab = blender.result()
     return np.where(region[..., None], ab - lab[..., 1:], 0.0).astype(np.float32)

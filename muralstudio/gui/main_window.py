@@ -164,9 +164,10 @@ class MainWindow(QMainWindow):
         self.hard_spin.setToolTip("Brush hardness ( Shift+[ and Shift+] )")
         self.tol_spin = QSpinBox(minimum=0, maximum=255, value=24)
         self.tol_spin.setToolTip("Magic wand colour tolerance (0–255)")
-        for label, w in (("Size ", self.size_spin), ("  Hardness ", self.hard_spin), ("  Wand tolerance ", self.tol_spin)):
-            opts.addWidget(QLabel(label))
-            opts.addWidget(w)
+        self.option_actions: list[tuple[str, QAction]] = []  # shown only for the tools that use them
+        for key, label, w in (("size", "Size ", self.size_spin), ("hardness", "  Hardness ", self.hard_spin),
+                              ("tolerance", "  Wand tolerance ", self.tol_spin)):
+            self.option_actions += [(key, opts.addWidget(QLabel(label))), (key, opts.addWidget(w))]
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -301,6 +302,8 @@ class MainWindow(QMainWindow):
             current.cancel()
         self.tool_actions[name].setChecked(True)
         self.canvas.set_tool(self.tools[name])
+        for key, act in self.option_actions:
+            act.setVisible(key in self.tools[name].options)
 
     def _brush_changed(self) -> None:
         self.ctx.brush = Brush(float(self.size_spin.value()), float(self.hard_spin.value()))

@@ -53,6 +53,7 @@ class Tool:
     tip = ""  # what the tool is for, when its label does not say it
     cursor: Any = Qt.CursorShape.CrossCursor
     brush_diameter: float | None = None
+    options: tuple[str, ...] = ()  # the tool-option controls it uses: "size", "hardness", "tolerance"
 
     def __init__(self, ctx: ToolContext) -> None:
         self.ctx = ctx
@@ -65,6 +66,7 @@ class Tool:
 
 class BrushTool(Tool):
     name, label, icon, key = "brush", "Brush", "mdi6.brush", "B"
+    options = ("size", "hardness")
     erase = False
 
     def __init__(self, ctx: ToolContext) -> None:
@@ -191,6 +193,7 @@ class WandTool(Tool):
     """Click to add the region of similar colour to the layer (Alt: subtract)."""
 
     name, label, icon, key = "wand", "Magic wand", "mdi6.auto-fix", "W"
+    options = ("tolerance",)
 
     def press(self, canvas: Any, x: float, y: float, event: Any) -> None:
         self.select(int(x), int(y), subtract=_alt(event))

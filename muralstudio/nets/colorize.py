@@ -2,10 +2,13 @@
 and optional colour hints.
 
 Inputs, all at one size: L, the input's a and b (faded colour is still a clue; zero for a
-grey photograph), the region to recolour, and hint a, b with a map of where hints are. The
-network works at half resolution after a strided stem, since chroma varies more slowly than
-lightness, and predicts the change to the input's a and b (a faded colour mostly needs its
-chroma restored, not a new hue), upsampled to full size; lightness is never predicted, so no
+grey photograph), an estimate of a and b (the colour-statistics baseline, which already
+brings each region to the mean and spread of the intact colour around it), the region to
+recolour, and hint a, b with a map of where hints are. The network works at half
+resolution after a strided stem, since chroma varies more slowly than lightness, and
+predicts the correction to the estimate (where the fading was uneven, which pigment is
+where, what the hints say), upsampled to full size; so it starts from a sound answer rather
+than learning the region-wide statistics again. Lightness is never predicted, so no
 structure can be invented. Outside the region the input's colour is kept by the caller.
 """
 
@@ -20,8 +23,8 @@ from torch import nn
 
 from muralstudio.nets.blocks import conv_block
 
-ARCH = "colorize-unet"  # the architecture name in weight files
-IN_CHANNELS = 7  # L, a, b, region, hint a, hint b, hint map
+ARCH = "colorize-unet2"  # the architecture name in weight files (2: corrects an estimate)
+IN_CHANNELS = 9  # L, a, b, estimate a, estimate b, region, hint a, hint b, hint map
 AB_SCALE = 64.0  # a and b are divided by this on the way in and multiplied on the way out
 
 
@@ -39,7 +42,7 @@ class ColorizeConfig:
 
 
 class ColorizeUNet(nn.Module):
-    """(N, 7, H, W) inputs in Lab units (see :func:`pack_inputs`) → (N, 2, H, W) a and b."""
+    """(N, 9, H, W) inputs (see :func:`pack_inputs`) → (N, 2, H, W) a and b in Lab units."""
 
     def __init__(self, config: ColorizeConfig = ColorizeConfig()) -> None:
         super().__init__()
@@ -49,6 +52,8 @@ class ColorizeUNet(nn.Module):
         self.down = nn.ModuleList([conv_block(w[0], w[0])] + [conv_block(w[i - 1], w[i]) for i in range(1, len(w))])
         self.up = nn.ModuleList([conv_block(w[i + 1] + w[i], w[i]) for i in range(len(w) - 1)])
         self.head = nn.Conv2d(w[0], 2, 1)
+        nn.init.zeros_(self.head.weight)  # an untrained network returns the estimate unchanged
+        nn.init.zeros_(self.head.bias)
 
     @property
     def multiple(self) -> int:
@@ -67,12 +72,13 @@ class ColorizeUNet(nn.Module):
             y = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
             y = self.up[i](torch.cat([y, skips[i]], dim=1))
         change = F.interpolate(self.head(y), size=size, mode="bilinear", align_corners=False)
-        return (x[:, 1:3] + change) * AB_SCALE
+        return (x[:, 3:5] + change) * AB_SCALE
 
 
-def pack_inputs(lab: torch.Tensor, region: torch.Tensor, hint_ab: torch.Tensor, hint_map: torch.Tensor
-                ) -> torch.Tensor:
-    """The network's input from Lab (N, 3, H, W), region (N, 1, H, W), hint a, b (N, 2, H, W)
-    and hint map (N, 1, H, W): each scaled to about unit range."""
-    return torch.cat([lab[:, :1] / 50.0 - 1.0, lab[:, 1:] / AB_SCALE, region,
+def pack_inputs(lab: torch.Tensor, estimate_ab: torch.Tensor, region: torch.Tensor, hint_ab: torch.Tensor,
+                hint_map: torch.Tensor) -> torch.Tensor:
+    """The network's input from Lab (N, 3, H, W), the estimated a, b (N, 2, H, W), region
+    (N, 1, H, W), hint a, b (N, 2, H, W) and hint map (N, 1, H, W): each scaled to about
+    unit range."""
+    return torch.cat([lab[:, :1] / 50.0 - 1.0, lab[:, 1:] / AB_SCALE, estimate_ab / AB_SCALE, region,
                       hint_ab / AB_SCALE, hint_map], dim=1)

@@ -1,8 +1,9 @@
 """Training the colorization network on clean mural patches with synthetic fading.
 
-Each sample is a patch faded over a soft region (or made fully grey); the network learns the
-true a, b inside the region from L, the faded colour, the intact colour around it, and
-hints sampled from the truth for half of the samples. The loss is L1 on a and b inside the
+Each sample is a patch faded over a soft region (or made fully grey); the network learns to
+correct the colour-statistics estimate towards the true a, b inside the region from L, the
+faded colour, the intact colour around it, and hints sampled from the truth for half of the
+samples. The loss is L1 on a and b inside the
 region, in Lab units.
 
 Validation uses patches of the held-out validation murals faded from a fixed seed: the mean
@@ -61,16 +62,17 @@ class ColorizeTrainConfig:
 
 @dataclass
 class Batch:
-    """Network inputs and targets as tensors: Lab, region, hints, true a and b."""
+    """Network inputs and targets as tensors: Lab, estimated a and b, region, hints, true a and b."""
 
     lab: torch.Tensor
+    estimate_ab: torch.Tensor
     region: torch.Tensor
     hint_ab: torch.Tensor
     hint_map: torch.Tensor
     truth_ab: torch.Tensor
 
     def inputs(self) -> torch.Tensor:
-        return pack_inputs(self.lab, self.region, self.hint_ab, self.hint_map)
+        return pack_inputs(self.lab, self.estimate_ab, self.region, self.hint_ab, self.hint_map)
 
 
 def make_batch(samples: list[FadedSample], hints: list[list[tuple[int, int, float, float]]],
@@ -80,7 +82,8 @@ def make_batch(samples: list[FadedSample], hints: list[list[tuple[int, int, floa
         return (x.permute(0, 3, 1, 2) if x.ndim == 4 else x[:, None]).float().contiguous()
 
     maps = [hint_maps(s.mask.shape, h) for s, h in zip(samples, hints)]
-    return Batch(t([s.faded for s in samples]), t([s.mask.astype(np.float32) for s in samples]),
+    estimates = [match_surroundings(s.faded, s.mask)[..., 1:] for s in samples]
+    return Batch(t([s.faded for s in samples]), t(estimates), t([s.mask.astype(np.float32) for s in samples]),
                  t([m[0] for m in maps]), t([m[1] for m in maps]), t([s.truth[..., 1:] for s in samples]))
 
 

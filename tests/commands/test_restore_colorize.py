@@ -5,7 +5,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from muralstudio.cli import main
 from muralstudio.core.raster import RasterImage
@@ -14,9 +13,8 @@ from muralstudio.engines import models as models_mod
 from muralstudio.io.hints import write_hints
 from muralstudio.io.images import read_image, write_image
 from muralstudio.io.masks import write_mask
-from muralstudio.nets.colorize import ARCH, ColorizeConfig, ColorizeUNet
-from muralstudio.nets.weights import weights_bytes
 from muralstudio.ops.colour import rgb_to_lab
+from tests.engines.test_colorize import save_tiny
 
 H, W = 48, 64
 
@@ -30,11 +28,7 @@ def _fresh_cache():
 
 @pytest.fixture
 def weights(tmp_path):
-    torch.manual_seed(0)
-    cfg = ColorizeConfig(base=4, depth=2, max_width=8)
-    path = tmp_path / "tiny.pt"
-    path.write_bytes(weights_bytes(ARCH, cfg.to_dict(), ColorizeUNet(cfg).state_dict(), {}))
-    return path
+    return save_tiny(tmp_path / "tiny.pt")
 
 
 def colourful(dtype=np.uint8, seed=0):

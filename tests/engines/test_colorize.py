@@ -30,9 +30,12 @@ H, W = 96, 128
 
 
 def save_tiny(path, seed=0):
+    """A tiny random network; its head too is random, so that it changes the colour."""
     torch.manual_seed(seed)
     cfg = ColorizeConfig(base=4, depth=2, max_width=8)
-    path.write_bytes(weights_bytes(ARCH, cfg.to_dict(), ColorizeUNet(cfg).state_dict(), {"seed": seed}))
+    net = ColorizeUNet(cfg)
+    net.head.reset_parameters()
+    path.write_bytes(weights_bytes(ARCH, cfg.to_dict(), net.state_dict(), {"seed": seed}))
     return path
 
 
@@ -144,13 +147,15 @@ def test_hints_reach_the_network_at_working_scale(weights):
     finally:
         hook.remove()
     assert len(seen_inputs) == 2
-    x = seen_inputs[1][0]  # (7, h, w) at half size: 48 x 64, a multiple of the tiny net's 8
-    assert x.shape == (7, 48, 64)
-    where = np.argwhere(x[6].numpy() > 0)
+    x = seen_inputs[1][0]  # (9, h, w) at half size: 48 x 64, a multiple of the tiny net's 8
+    assert x.shape == (9, 48, 64)
+    where = np.argwhere(x[8].numpy() > 0)
     assert where.size and np.allclose(where.mean(axis=0), (20, 30), atol=0.6)  # (40.5 / 2 - 0.5, 60.5 / 2 - 0.5)
     ab = rgb_to_lab(np.asarray([hint.rgb], np.float32))[0, 1:]
-    np.testing.assert_allclose(x[4:6, 20, 30].numpy() * AB_SCALE, ab, rtol=1e-4)
-    assert not seen_inputs[0][0, 4:].any()
+    np.testing.assert_allclose(x[6:8, 20, 30].numpy() * AB_SCALE, ab, rtol=1e-4)
+    assert not seen_inputs[0][0, 6:].any()
+    # the whole image is the region: no ring around it, so the estimate is the input's colour
+    torch.testing.assert_close(x[3:5], x[1:3])
     # the result changes near the hint, and stays the same far from it (lightness never)
     diff = np.abs(hinted.astype(int) - plain.astype(int)).max(axis=2)
     assert diff[36:45, 56:65].max() > 0

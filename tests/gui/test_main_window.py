@@ -87,6 +87,18 @@ def test_lasso_and_magic_wand(window, scan):
     assert window.history.list.count() == 3  # opened + two steps
 
 
+def test_tool_options_show_only_what_the_tool_uses(window):
+    def shown():
+        return {key for key, act in window.option_actions if act.isVisible()}
+
+    window.show()
+    assert shown() == {"size", "hardness"}  # the brush is the starting tool
+    for name, expected in (("wand", {"tolerance"}), ("guide", set()), ("lasso", set()),
+                           ("hint", set()), ("eraser", {"size", "hardness"})):
+        window.set_tool(name)
+        assert shown() == expected, name
+
+
 def run_and_wait(window, qtbot, engine="test-slow", params=None, classes=("loss",), signal="finished"):
     with qtbot.waitSignal(getattr(window.runner, signal), timeout=20000):
         window.run_job(engine, params or {}, list(classes))

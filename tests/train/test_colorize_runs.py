@@ -13,7 +13,7 @@ import torch
 from muralstudio.cli import main
 from muralstudio.demo.mural import make_clean_mural
 from muralstudio.engines.base import drive
-from muralstudio.nets.colorize import ColorizeConfig, ColorizeUNet, IN_CHANNELS
+from muralstudio.nets.colorize import ARCH, ColorizeConfig, ColorizeUNet, IN_CHANNELS, pack_inputs
 from muralstudio.nets.weights import load_weights
 from muralstudio.train.colorize import ColorizeTrainConfig, train_colorize
 
@@ -39,6 +39,16 @@ def test_network_shape_and_size():
     assert default * 2 < 16 * 2**20  # fp16 weights under 16 MiB
 
 
+def test_network_corrects_the_estimate_not_the_faded_colour():
+    net = ColorizeUNet(ColorizeConfig(**TINY))  # untrained: its correction is zero
+    g = torch.Generator().manual_seed(0)
+    lab = torch.rand(1, 3, 32, 32, generator=g) * torch.tensor([100.0, 60, 60]).view(1, 3, 1, 1)
+    estimate = torch.rand(1, 2, 32, 32, generator=g) * 40 - 20
+    zeros = torch.zeros(1, 1, 32, 32)
+    out = net(pack_inputs(lab, estimate, zeros + 1, torch.zeros(1, 2, 32, 32), zeros))
+    torch.testing.assert_close(out, estimate)
+
+
 def test_training_writes_weights_that_validate(murals, tmp_path):
     out = tmp_path / "col.pt"
     cfg = ColorizeTrainConfig([str(murals)], str(out), 0.05, net=TINY, patch=64, batch=4, validation_patches=4,
@@ -47,7 +57,7 @@ def test_training_writes_weights_that_validate(murals, tmp_path):
     state = drive(train_colorize(cfg, log=logs.append))
     assert state.step > 0
     assert {"de_faded", "de_baseline", "de_net", "de_hints5", "improvement"} <= set(state.best)
-    w = load_weights(out, "colorize-unet")
+    w = load_weights(out, ARCH)
     assert w.config == TINY and w.meta["steps"] >= 0
     assert json.loads(out.with_suffix(".json").read_text())["patch"] == 64
     assert out.with_suffix(".ckpt").is_file()
