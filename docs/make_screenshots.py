@@ -147,6 +147,8 @@ def main() -> int:
         print(f"the diffusion restoration failed: {ended[0]}", file=sys.stderr)
         return 1
     win.toggle_masks()
+    win.layers.visible[GUIDE].setChecked(True)  # the masks hidden, the guide line shown over the fill
+    win.set_tool("guide")
     shot("restored-diffusion")
     compare_shots(app, win, demo, args.out)
     win.files.close_recovery()

@@ -51,7 +51,7 @@ def test_desktop_entry_starts_muralstudio_on_files_with_our_icon_and_types():
     assert entry["Exec"] == "muralstudio %f"  # the app opens one file; install-linux.sh makes the path absolute
     assert entry["Icon"] == "muralstudio"
     assert set(entry["MimeType"].rstrip(";").split(";")) == {"image/tiff", "application/x-muralstudio-project"}
-    assert entry["Categories"] == "Graphics;2DGraphics;RasterGraphics;Science;"
+    assert entry["Categories"] == "Graphics;2DGraphics;RasterGraphics;"  # one main category: listed once
 
 
 def test_mime_type_describes_mural_projects():

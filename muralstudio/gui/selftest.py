@@ -2,8 +2,8 @@
 
 It opens FILE (and the masks of ``--masks DIR``) in the real main window, lets Qt run for a
 few seconds (rendering, panels, timers), checks the window icon and the About facts,
-restores a small hole with the shipped PConv model (its sha256 checked against the
-manifest), closes the window and exits: 0 when all went well, 1 when something failed (each
+runs every shipped model of the manifest on a small image (restoring a hole, or detecting;
+the sha256 of the weights used checked against the manifest), closes the window and exits: 0 when all went well, 1 when something failed (each
 failure on one line of stderr). It leaves no trace: settings go to a temporary file and the
 autosave slot is removed on exit. Packaging's ``check_build.py`` runs it inside the frozen
 app, offscreen.
@@ -23,35 +23,51 @@ import numpy as np
 SECONDS = 3.0  # how long Qt runs with the document open
 
 
-def _pconv_check() -> str:
-    """Restore a 24-pixel hole in a small image with the shipped PConv model; a summary line."""
-    from muralstudio.engines import InpaintRequest, drive, get_engine
-    from muralstudio.nets.weights import choose_device, manifest
+ENGINE_CHECKS = {  # shipped model name -> the engine and settings that run it, kept quick
+    "pconv": ("pconv", {}),
+    "diffusion": ("diffusion", {"steps": 2, "candidates": 1}),
+    "colorize": ("colorize", {"method": "network"}),
+}
 
-    expected = manifest().get("models", {}).get("pconv", {}).get("sha256")
+
+def _check_model(name: str, expected: str) -> str:
+    """Run the shipped model ``name`` on a small image with a 24-pixel hole and check that the
+    weights it used are the manifest's (``expected`` sha256); a summary line, raises on failure."""
+    from muralstudio.engines import InpaintRequest, drive, get_engine
+    from muralstudio.engines.detect import DetectRequest, detect
+    from muralstudio.nets.weights import choose_device
+
     rng = np.random.default_rng(0)
     image = (rng.random((96, 96, 3)) * 255).astype(np.uint8)
     mask = np.zeros((96, 96), bool)
     mask[36:60, 36:60] = True
     t0 = time.perf_counter()
-    result = drive(get_engine("pconv").run(InpaintRequest(image, mask)))
-    if not result.patches:
-        raise RuntimeError("the PConv engine returned no pixels")
-    if expected is None or result.weights_sha256 != expected:
-        raise RuntimeError(f"PConv weights sha256 {result.weights_sha256} differ from the manifest's {expected}")
-    return f"PConv model loaded (sha256 {expected[:12]} matches the manifest), " \
-           f"restored a 24 x 24 hole on {choose_device()} in {time.perf_counter() - t0:.2f} s"
+    if name == "detector":
+        sha = drive(detect(DetectRequest(image))).weights_sha256
+    elif name in ENGINE_CHECKS:
+        engine, params = ENGINE_CHECKS[name]
+        result = drive(get_engine(engine).run(InpaintRequest(image, mask, params)))
+        if not result.patches:
+            raise RuntimeError("the engine returned no pixels")
+        sha = result.weights_sha256
+    else:
+        raise RuntimeError("no engine runs this model")
+    if sha != expected:
+        raise RuntimeError(f"weights sha256 {sha} differ from the manifest's {expected}")
+    return f"{name} model loaded (sha256 {expected[:12]} matches the manifest), " \
+           f"ran on a 96 x 96 image on {choose_device()} in {time.perf_counter() - t0:.2f} s"
 
 
 def run_self_test(file: Path, masks_dir: Path | None = None, seconds: float | None = None) -> int:
-    """Open ``file`` in the main window, run Qt for ``seconds`` (default :data:`SECONDS`), check
-    PConv; 0 when everything worked, else 1."""
+    """Open ``file`` in the main window, run Qt for ``seconds`` (default :data:`SECONDS`), run
+    the shipped models; 0 when everything worked, else 1."""
     from PySide6.QtCore import QSettings, QTimer
 
     from muralstudio.gui.about import about_facts
     from muralstudio.gui.launch import prepare_app
     from muralstudio.gui.main_window import MainWindow
     from muralstudio.gui.session import load_class_masks, open_path
+    from muralstudio.nets.weights import manifest
 
     seconds = SECONDS if seconds is None else seconds
     failures: list[str] = []
@@ -86,10 +102,11 @@ def run_self_test(file: Path, masks_dir: Path | None = None, seconds: float | No
             print(f"self-test: ran the window for {seconds:.1f} s")
             facts = dict(about_facts(settings))
             print(f"self-test: compute device {facts['Compute device']}; models {facts['Models']}")
-            try:
-                print(f"self-test: {_pconv_check()}")
-            except Exception as exc:  # any failure of the model path is what this test reports
-                failures.append(f"PConv check failed: {exc}")
+            for name, entry in manifest().get("models", {}).items():
+                try:
+                    print(f"self-test: {_check_model(name, entry.get('sha256', ''))}")
+                except Exception as exc:  # any failure of a model's path is what this test reports
+                    failures.append(f"{name} check failed: {exc}")
         finally:
             window.close()
             window.files.close_recovery()

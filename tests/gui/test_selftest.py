@@ -15,7 +15,7 @@ def quick(monkeypatch, tmp_path, qapp):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
 
-def test_self_test_opens_the_file_and_checks_pconv(quick, scan, tmp_path, capsys):
+def test_self_test_opens_the_file_and_runs_every_shipped_model(quick, scan, tmp_path, capsys):
     from muralstudio.io.masks import write_mask
 
     masks = tmp_path / "masks"
@@ -26,18 +26,25 @@ def test_self_test_opens_the_file_and_checks_pconv(quick, scan, tmp_path, capsys
     assert main([str(scan), "--masks", str(masks), "--self-test"]) == 0
     out = capsys.readouterr().out
     assert "self-test: opened wall.tif (320 x 240, 1 damage classes marked)" in out
-    assert "PConv model loaded (sha256 " in out and "matches the manifest" in out
+    for name in ("pconv", "diffusion", "detector"):
+        assert f"self-test: {name} model loaded (sha256 " in out
     assert out.rstrip().splitlines()[-1].startswith("self-test: ok")
     assert not list((tmp_path / "data" / "muralstudio" / "recovery").iterdir())  # no autosave left
 
 
 def test_self_test_reports_a_broken_model(quick, scan, monkeypatch, capsys):
-    def broken() -> str:
-        raise RuntimeError("weights damaged")
+    real = selftest._check_model
 
-    monkeypatch.setattr(selftest, "_pconv_check", broken)
+    def broken(name: str, expected: str) -> str:
+        if name == "diffusion":
+            raise RuntimeError("weights damaged")
+        return real(name, expected)
+
+    monkeypatch.setattr(selftest, "_check_model", broken)
     assert main([str(scan), "--self-test"]) == 1
-    assert "self-test: FAILED: PConv check failed: weights damaged" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "self-test: FAILED: diffusion check failed: weights damaged" in captured.err
+    assert "self-test: pconv model loaded" in captured.out
 
 
 def test_self_test_needs_a_file_and_a_readable_one(quick, tmp_path, capsys):
