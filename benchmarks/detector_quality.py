@@ -32,7 +32,7 @@ import numpy as np
 from muralstudio.commands.contact_sheet import ContactSheet
 from muralstudio.core.damage import STYLES, DamageClass
 from muralstudio.engines.base import drive
-from muralstudio.engines.detect import CLASSES, DetectRequest, detect, load_detector
+from muralstudio.engines.detect import CLASSES, MODEL, DetectRequest, detect
 from muralstudio.train.detector import crack_pairs, load_crack_pairs, validation_set
 from muralstudio.train.patches import image_files
 
@@ -222,7 +222,7 @@ def main() -> int:
     ap.add_argument("--large", type=int, default=100, help="synthetic patches of 512 px")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    _, weights, device = load_detector(args.weights, args.device)
+    _, weights, device = MODEL.load(args.weights, args.device)
     shown: list = []
     res: dict = {"weights": str(weights.path), "weights_sha256": weights.sha256, "device": str(device),
                  "synthetic_256": synthetic(256, args.patches, args.weights, args.device, shown),

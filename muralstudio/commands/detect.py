@@ -19,7 +19,7 @@ from muralstudio.core.damage import DamageClass
 from muralstudio.core.errors import ImageReadError, ImageWriteError
 from muralstudio.core.raster import RasterImage
 from muralstudio.engines.base import drive
-from muralstudio.engines.detect import CLASSES, DEFAULT_THRESHOLD, DetectRequest, Detection, detect, load_detector
+from muralstudio.engines.detect import CLASSES, DEFAULT_THRESHOLD, DetectRequest, Detection, MODEL, detect
 from muralstudio.io.images import read_image, read_image_header, write_image
 from muralstudio.io.masks import write_mask
 from muralstudio.progressbar import ProgressBar
@@ -153,7 +153,7 @@ def run_detect(
         _check_outputs(jobs, chosen, probabilities)
     if len(jobs) == 1:
         read_image_header(jobs[0].image)  # a file that is no image fails before the model loads
-    load_detector(weights, device)  # missing or damaged weights fail before anything is written
+    MODEL.load(weights, device)  # missing or damaged weights fail before anything is written
     skipped: list[str] = []
     for i, job in enumerate(jobs, start=1):
         label = f"[{i}/{len(jobs)}] {job.image.name}" if len(jobs) > 1 else job.image.name

@@ -43,48 +43,20 @@ from muralstudio.engines.base import (
 from muralstudio.engines.colorize_scale import finish, plan_jobs, shrink, working_hints
 from muralstudio.ops.blend import TileBlender
 from muralstudio.ops.colour import match_surroundings
-from muralstudio.ops.crop import Box, tile_box
+from muralstudio.ops.crop import Box, network_tiles
 from muralstudio.ops.hints import HINT_RADIUS, hint_maps
 
 if TYPE_CHECKING:
-    import torch
-
     from muralstudio.nets.colorize import ColorizeUNet
-    from muralstudio.nets.weights import Weights
 
 T = TypeVar("T")
 
 SHIPPED = "colorize"  # the manifest name of the shipped model
-OVERLAP = 64  # tile overlap in working pixels (less for very small tiles)
 RING = 32  # statistics method: width of the ring of intact colour, in working pixels
 METHODS = ("network", "statistics")
 
-# -- model loading ------------------------------------------------------------------------
-
-def resolve_weights(value: str) -> Path:
-    """The weight file for a ``weights`` parameter: a shipped model name or a file path."""
-    return models.resolve_weights(value, SHIPPED, "Colour restoration with the network")
-
-
-def build_model(weights: Weights, device: torch.device) -> ColorizeUNet:
-    """A colorization U-Net of the shape the file states, loaded strictly, in eval mode."""
-    from muralstudio.nets.colorize import ColorizeConfig, ColorizeUNet
-
-    return models.build_network(weights, device, ColorizeConfig, ColorizeUNet)
-
-
-def get_model(path: Path, device: torch.device) -> tuple[ColorizeUNet, Weights]:
-    """The model for ``path`` on ``device``, loaded once and kept for repeated runs."""
-    from muralstudio.nets.colorize import ARCH
-
-    return models.cached_model(path, device, ARCH, build_model)
-
-
-def _tile_plan(h: int, w: int, tile: int, multiple: int) -> tuple[list[Box], int]:
-    """Tiles covering an (h, w) working array and their overlap; sides multiples of ``multiple``."""
-    size = max(multiple, tile // multiple * multiple)
-    overlap = min(OVERLAP, size // 2)
-    return tile_box(Box(0, 0, h, w), size, overlap), overlap
+MODEL = models.NetworkSpec(SHIPPED, "Colour restoration with the network", "muralstudio.nets.colorize",
+                           "ColorizeConfig", "ColorizeUNet")
 
 
 # -- running the network ------------------------------------------------------------------
@@ -124,7 +96,7 @@ def network_delta(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
     model.eval()
     h, w = region.shape
     estimate = lab[..., 1:] + statistics_delta(lab, region)
-    tiles, overlap = _tile_plan(h, w, tile, model.multiple)
+    tiles, overlap = network_tiles(h, w, tile, model.multiple)
     if len(tiles) == 1:
         ab = _run_net(model, lab, estimate, region, hints)
         yield 1, 1
@@ -216,14 +188,14 @@ class ColorizeEngine(Engine):
         use_net = params["method"] == "network"
         model = weights = None
         if use_net:
-            model, weights = get_model(resolve_weights(params["weights"]), models.pick_device(params["device"]))
+            model, weights, _ = MODEL.load(params["weights"], params["device"])
         image, mask = request.image, request.mask
         h, w = mask.shape
         used = [hint for hint in request.hints if use_net and 0 <= round(hint.y) < h and 0 <= round(hint.x) < w
                 and mask[int(round(hint.y)), int(round(hint.x))]]
         jobs = plan_jobs(mask, params["margin"], params["work_side"])
         mult = model.multiple if model is not None else 1
-        counts = [len(_tile_plan(*j.size, params["tile"], mult)[0]) if use_net else 1 for j in jobs]
+        counts = [len(network_tiles(*j.size, params["tile"], mult)[0]) if use_net else 1 for j in jobs]
         counts = [c + 1 for c in counts]  # one unit for the finishing at full resolution
         total, done = sum(counts), 0
         n = len(jobs)

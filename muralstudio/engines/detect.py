@@ -21,8 +21,6 @@ from muralstudio.core.progress import Progress
 from muralstudio.engines import models
 
 if TYPE_CHECKING:
-    import torch
-
     from muralstudio.nets.detector import DamageUNet
     from muralstudio.nets.weights import Weights
 
@@ -64,20 +62,8 @@ def _check_classes(model: DamageUNet, weights: Weights) -> None:
         raise ModelError(f"{weights.path.name} detects {model.config.classes} classes, not {len(CLASSES)}.")
 
 
-def build_model(weights: Weights, device: torch.device) -> DamageUNet:
-    from muralstudio.nets.detector import DamageUNet, DetectorConfig
-
-    return models.build_network(weights, device, DetectorConfig, DamageUNet, _check_classes)
-
-
-def load_detector(weights: str = "", device: str = "auto") -> tuple[DamageUNet, Weights, torch.device]:
-    """The detector named by ``weights`` (default: the shipped one) on ``device``, cached."""
-    from muralstudio.nets.detector import ARCH
-
-    dev = models.pick_device(device)
-    path = models.resolve_weights(weights, SHIPPED, "Damage detection")
-    model, w = models.cached_model(path, dev, ARCH, build_model)
-    return model, w, dev
+MODEL = models.NetworkSpec(SHIPPED, "Damage detection", "muralstudio.nets.detector", "DetectorConfig", "DamageUNet",
+                           _check_classes)
 
 
 def to_rgb8(image: np.ndarray) -> np.ndarray:
@@ -121,7 +107,7 @@ def detect(request: DetectRequest) -> Generator[Progress, None, Detection]:
 
     t0 = time.monotonic()
     yield Progress(0.0, "Loading the detector")
-    model, weights, device = load_detector(request.weights, request.device)
+    model, weights, device = MODEL.load(request.weights, request.device)
     rgb = to_rgb8(request.image)
     h, w = rgb.shape[:2]
     out = np.zeros((len(CLASSES), h, w), np.uint8)

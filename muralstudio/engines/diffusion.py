@@ -40,26 +40,11 @@ if TYPE_CHECKING:
     import torch
 
     from muralstudio.nets.diffusion import DenoiserUNet
-    from muralstudio.nets.weights import Weights
 
 SHIPPED = "diffusion"  # the manifest name of the shipped model
+MODEL = models.NetworkSpec(SHIPPED, "The diffusion engine", "muralstudio.nets.diffusion", "DiffusionConfig",
+                           "DenoiserUNet")
 GUIDES = ("drawn", "drawn+found", "none")
-
-
-def resolve_weights(value: str) -> Path:
-    return models.resolve_weights(value, SHIPPED, "The diffusion engine")
-
-
-def build_model(weights: Weights, device: torch.device) -> DenoiserUNet:
-    from muralstudio.nets.diffusion import DenoiserUNet, DiffusionConfig
-
-    return models.build_network(weights, device, DiffusionConfig, DenoiserUNet)
-
-
-def get_model(path: Path, device: torch.device) -> tuple[DenoiserUNet, Weights]:
-    from muralstudio.nets.diffusion import ARCH
-
-    return models.cached_model(path, device, ARCH, build_model)
 
 
 def _nchw(arr: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -173,7 +158,7 @@ class DiffusionEngine(Engine):
         request.validate()
         params = self.resolve_params(request.params)
         clock = Stopwatch()
-        model, weights = get_model(resolve_weights(params["weights"]), models.pick_device(params["device"]))
+        model, weights, _ = MODEL.load(params["weights"], params["device"])
         image, mask = request.image, request.mask
         guide = request.guide if request.guide is not None and params["guide"] != "none" else np.zeros_like(mask)
         crops = plan_crops(mask, params["margin"])

@@ -6,9 +6,10 @@ torch is imported only inside these functions, so listing engines stays fast.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections import OrderedDict
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -91,6 +92,42 @@ def cached_model(path: Path, device: torch.device, arch: str,
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return model, weights
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """How an engine finds and builds its network, so every engine loads the same way: a
+    ``weights`` value (shipped name or file) → a strictly loaded, cached model on a device.
+
+    ``module`` is the ``muralstudio.nets`` module that holds ``ARCH`` and the config and
+    network classes; it is imported only when a model is loaded (listing engines stays fast).
+    """
+
+    shipped: str  # the manifest name of the shipped model
+    what: str  # the engine, as error messages name it
+    module: str
+    config: str
+    network: str
+    check: Callable[[Any, Weights], None] | None = None  # more checks of a built model
+
+    def resolve(self, value: str) -> Path:
+        """The weight file for a ``weights`` value (empty: the shipped model)."""
+        return resolve_weights(value, self.shipped, self.what)
+
+    def get(self, path: Path, device: torch.device) -> tuple[Any, Weights]:
+        """The model in ``path`` on ``device``, built once and then kept."""
+        mod = importlib.import_module(self.module)
+
+        def build(weights: Weights, dev: torch.device) -> Any:
+            return build_network(weights, dev, getattr(mod, self.config), getattr(mod, self.network), self.check)
+
+        return cached_model(path, device, mod.ARCH, build)
+
+    def load(self, value: str, device: str) -> tuple[Any, Weights, torch.device]:
+        """The model named by ``value`` on the device named ``device`` ("auto" picks one)."""
+        dev = pick_device(device)
+        model, weights = self.get(self.resolve(value), dev)
+        return model, weights, dev
 
 
 def clear_cache() -> None:

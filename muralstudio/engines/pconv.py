@@ -33,46 +33,15 @@ from muralstudio.engines.base import (
     register,
 )
 from muralstudio.ops.blend import TileBlender, to_float
-from muralstudio.ops.crop import Box, plan_crops, tile_box
+from muralstudio.ops.crop import Box, network_tiles, plan_crops
 
 if TYPE_CHECKING:
-    import torch
-
     from muralstudio.nets.pconv import PConvUNet
-    from muralstudio.nets.weights import Weights
 
 SHIPPED = "pconv"  # the manifest name of the shipped model
-OVERLAP = 64  # tile overlap in pixels (less for very small tiles)
-
-# -- model loading ------------------------------------------------------------------------
-
-def resolve_weights(value: str) -> Path:
-    """The weight file for a ``weights`` parameter: a shipped model name or a file path."""
-    return models.resolve_weights(value, SHIPPED, "The PConv engine")
-
-
-def build_model(weights: Weights, device: torch.device) -> PConvUNet:
-    """A PConv U-Net of the shape the file states, loaded strictly, in eval mode on ``device``."""
-    from muralstudio.nets.pconv import PConvConfig, PConvUNet
-
-    return models.build_network(weights, device, PConvConfig, PConvUNet)
-
-
-def get_model(path: Path, device: torch.device) -> tuple[PConvUNet, Weights]:
-    """The model for ``path`` on ``device``, loaded once and kept for repeated runs."""
-    from muralstudio.nets.pconv import ARCH
-
-    return models.cached_model(path, device, ARCH, build_model)
-
+MODEL = models.NetworkSpec(SHIPPED, "The PConv engine", "muralstudio.nets.pconv", "PConvConfig", "PConvUNet")
 
 # -- running the network ------------------------------------------------------------------
-
-def _tile_plan(h: int, w: int, tile: int, multiple: int) -> tuple[list[Box], int]:
-    """Tiles covering an (h, w) array and their overlap; tile sides are multiples of ``multiple``."""
-    size = max(multiple, tile // multiple * multiple)
-    overlap = min(OVERLAP, size // 2)
-    return tile_box(Box(0, 0, h, w), size, overlap), overlap
-
 
 def _run_net(model: PConvUNet, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """Network output (h, w, 3) float32 for one tile, reflect-padded to the net's multiple."""
@@ -101,7 +70,7 @@ def restore_tiles(model: PConvUNet, image: np.ndarray, hole: np.ndarray, tile: i
     """
     model.eval()
     h, w = hole.shape
-    tiles, overlap = _tile_plan(h, w, tile, model.config.multiple)
+    tiles, overlap = network_tiles(h, w, tile, model.config.multiple)
     if len(tiles) == 1:
         out = _run_net(model, image, hole)
         yield 1, 1
@@ -154,11 +123,11 @@ class PConvEngine(Engine):
         request.validate()
         params = self.resolve_params(request.params)
         clock = Stopwatch()
-        model, weights = get_model(resolve_weights(params["weights"]), models.pick_device(params["device"]))
+        model, weights, _ = MODEL.load(params["weights"], params["device"])
         image, mask = request.image, request.mask
         crops = plan_crops(mask, params["margin"])
         mult = model.config.multiple
-        counts = [len(_tile_plan(c.box.height, c.box.width, params["tile"], mult)[0]) for c in crops]
+        counts = [len(network_tiles(c.box.height, c.box.width, params["tile"], mult)[0]) for c in crops]
         total, done = sum(counts), 0
         n = len(crops)
         yield Progress(0.0, f"Restoring {n} region{'s' if n != 1 else ''}")

@@ -183,7 +183,7 @@ def finetune_job(image: np.ndarray, damage: np.ndarray, choice: FinetuneChoice, 
     ``trainer`` defaults to ``train.finetune.finetune_on`` (imported here, on the worker
     thread, because it brings in torch); tests pass a fake with the same signature.
     """
-    from muralstudio.engines.pconv import resolve_weights
+    from muralstudio.engines.pconv import MODEL
 
     yield Progress(0.0, "Fine-tuning: loading the trainer")
     if trainer is None:
@@ -191,7 +191,7 @@ def finetune_job(image: np.ndarray, damage: np.ndarray, choice: FinetuneChoice, 
 
         trainer = finetune_on
     if choice.init is not None:
-        init = resolve_weights(choice.init)
+        init = MODEL.resolve(choice.init)
     else:
         from muralstudio.nets.weights import shipped
 

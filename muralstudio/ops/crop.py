@@ -167,3 +167,12 @@ def tile_box(box: Box, size: int, overlap: int) -> list[Box]:
                 Box(box.y0 + dy, box.x0 + dx, box.y0 + min(box.height, dy + size), box.x0 + min(box.width, dx + size))
             )
     return tiles
+
+
+def network_tiles(height: int, width: int, tile: int, multiple: int, overlap: int = 64) -> tuple[list[Box], int]:
+    """Tiles covering an (height, width) array for a network whose inputs must be multiples of
+    ``multiple`` (tile sides are, but for the array's own edges), and the overlap used
+    (``overlap``, less for very small tiles)."""
+    size = max(multiple, tile // multiple * multiple)
+    overlap = min(overlap, size // 2)
+    return tile_box(Box(0, 0, height, width), size, overlap), overlap

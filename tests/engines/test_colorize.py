@@ -136,7 +136,7 @@ def test_provenance_params_and_names(weights):
 
 def test_hints_reach_the_network_at_working_scale(weights):
     seen_inputs = []
-    model, _ = engine_mod.get_model(weights, torch.device("cpu"))
+    model, _ = engine_mod.MODEL.get(weights, torch.device("cpu"))
     hook = model.register_forward_pre_hook(lambda mod, args: seen_inputs.append(args[0].clone()))
     try:
         img = faded(image(), np.ones((H, W), bool))
@@ -205,7 +205,7 @@ def test_cancel_by_closing_stops_within_a_tile(weights):
     img = image()
     m = np.ones((H, W), bool)
     calls = []
-    model, _ = engine_mod.get_model(weights, torch.device("cpu"))
+    model, _ = engine_mod.MODEL.get(weights, torch.device("cpu"))
     hook = model.register_forward_pre_hook(lambda mod, args: calls.append(1))
     threads = threading.active_count()
     try:

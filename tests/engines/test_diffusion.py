@@ -128,7 +128,7 @@ def test_guide_lines_change_the_fill_only_when_used(weights):
 def test_missing_shipped_weights_ask_for_a_file(monkeypatch):
     monkeypatch.setattr(engine_mod, "SHIPPED", "no-such-model")
     with pytest.raises(ModelError, match="diffusion engine needs trained weights"):
-        engine_mod.resolve_weights("no-such-model")
+        engine_mod.MODEL.resolve("no-such-model")
 
 
 def test_wrong_architecture_is_refused(tmp_path):

@@ -192,12 +192,12 @@ def test_shipped_model_by_name(tmp_path, monkeypatch):
 
 def test_model_cached_and_reloaded_when_the_file_changes(weights):
     dev = torch.device("cpu")
-    a, wa = engine_mod.get_model(weights, dev)
-    assert engine_mod.get_model(weights, dev)[0] is a
+    a, wa = engine_mod.MODEL.get(weights, dev)
+    assert engine_mod.MODEL.get(weights, dev)[0] is a
     save_tiny(weights, seed=1)
     st = weights.stat()
     os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
-    b, wb = engine_mod.get_model(weights, dev)
+    b, wb = engine_mod.MODEL.get(weights, dev)
     assert b is not a and wb.sha256 != wa.sha256
     assert not b.training and next(b.parameters()).dtype == torch.float32
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from muralstudio.ops.crop import Box, merge_overlapping, plan_crops, region_boxes, tile_box
+from muralstudio.ops.crop import Box, merge_overlapping, network_tiles, plan_crops, region_boxes, tile_box
 
 
 def test_plan_crops_covers_every_region_with_margin():
@@ -90,3 +90,15 @@ def test_sparse_long_cracks_are_split_so_crops_cover_less_than_their_bounding_bo
     dense = np.zeros((600, 600), bool)
     dense[100:400, 100:400] = True  # compact damage stays one crop
     assert [c.box for c in plan_crops(dense, 16, cell=128)] == [Box(84, 84, 416, 416)]
+
+
+def test_network_tiles_are_multiples_and_cover_the_array():
+    tiles, overlap = network_tiles(300, 500, 200, 32)
+    assert overlap == 64
+    cover = np.zeros((300, 500), int)
+    for t in tiles:
+        assert t.height <= 192 and t.width <= 192
+        assert t.y1 == 300 or t.height == 192  # full tiles are multiples of 32
+        cover[t.slices] += 1
+    assert cover.min() >= 1
+    assert network_tiles(40, 40, 50, 32) == ([Box(0, 0, 32, 32), Box(0, 8, 32, 40), Box(8, 0, 40, 32), Box(8, 8, 40, 40)], 16)
