@@ -36,7 +36,15 @@ import numpy as np
 from muralstudio.commands.contact_sheet import ContactSheet
 from muralstudio.core.hints import ColourHint
 from muralstudio.engines import InpaintRequest, drive, get_engine
-from muralstudio.ops.colour import ciede2000, lab_to_rgb_in_gamut, match_surroundings, rgb_to_lab
+from muralstudio.nets.colorize import PRIOR_BINS
+from muralstudio.ops.colour import (
+    ciede2000,
+    lab_to_rgb_in_gamut,
+    lightness_prior,
+    match_surroundings,
+    prior_ab,
+    rgb_to_lab,
+)
 from muralstudio.train.fading import faded_sample
 from muralstudio.train.patches import image_files, load_rgb8
 
@@ -51,22 +59,9 @@ def to_u8(lab: np.ndarray) -> np.ndarray:
     return np.rint(lab_to_rgb_in_gamut(lab) * 255).astype(np.uint8)
 
 
-def lightness_prior(paths: list[Path], bins: int = 50) -> np.ndarray:
-    """(bins, 2) mean a, b of the training murals per lightness bin (L from 0 to 100)."""
-    sums = np.zeros((bins, 2))
-    counts = np.zeros(bins)
-    for p in paths:
-        lab = rgb_to_lab(load_rgb8(p, 256)).reshape(-1, 3)
-        idx = np.clip((lab[:, 0] / 100 * bins).astype(int), 0, bins - 1)
-        np.add.at(sums, idx, lab[:, 1:])
-        np.add.at(counts, idx, 1)
-    return (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
-
-
 def apply_prior(lab: np.ndarray, prior: np.ndarray) -> np.ndarray:
     out = lab.copy()
-    idx = np.clip((lab[..., 0] / 100 * len(prior)).astype(int), 0, len(prior) - 1)
-    out[..., 1:] = prior[idx]
+    out[..., 1:] = prior_ab(lab[..., 0], prior)
     return out
 
 
@@ -116,7 +111,7 @@ def main() -> int:
     if not val:
         print(f"No validation murals under {args.data}.", file=sys.stderr)
         return 2
-    prior = lightness_prior(image_files([args.data]))
+    prior = lightness_prior([rgb_to_lab(load_rgb8(p, 256)) for p in image_files([args.data])], PRIOR_BINS)
     rng = np.random.default_rng(2026)
     totals = {g: {m: [0.0, 0] for m in METHODS} for g in ("fading", "grey")}
     per_case, shown = [], []

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 SHIPPED = "colorize"  # the manifest name of the shipped model
+WORK_SIDE = 512  # the network's training windows are this size: scans are worked on as if this long
 RING = 32  # statistics method: width of the ring of intact colour, in working pixels
 METHODS = ("network", "statistics")
 
@@ -95,7 +96,7 @@ def network_delta(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
     working Lab array; yields (tiles done, tiles in all) after each tile."""
     model.eval()
     h, w = region.shape
-    estimate = lab[..., 1:] + statistics_delta(lab, region)
+    estimate = lab[..., 1:] + statistics_delta(lab, region, model.prior_table())
     tiles, overlap = network_tiles(h, w, tile, model.multiple)
     if len(tiles) == 1:
         ab = _run_net(model, lab, estimate, region, hints)
@@ -113,9 +114,10 @@ def network_delta(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
     return np.where(region[..., None], ab - lab[..., 1:], 0.0).astype(np.float32)
 
 
-def statistics_delta(lab: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """Change of a, b (h, w, 2) the colour-statistics baseline makes inside ``region``."""
-    return (match_surroundings(lab, region, RING)[..., 1:] - lab[..., 1:]).astype(np.float32)
+def statistics_delta(lab: np.ndarray, region: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
+    """Change of a, b (h, w, 2) the colour-statistics baseline makes inside ``region``; a region
+    with no intact colour around takes ``prior``'s colour per lightness when one is given."""
+    return (match_surroundings(lab, region, RING, prior)[..., 1:] - lab[..., 1:]).astype(np.float32)
 
 
 # -- the engine ---------------------------------------------------------------------------
@@ -154,7 +156,7 @@ class ColorizeEngine(Engine):
                   help="'colorize' for the shipped model, or a .pt weights file."),
         ParamSpec("margin", "Context margin", "int", 96, 0, 2048, in_name=False,
                   help="Context kept around each region, in working pixels."),
-        ParamSpec("work_side", "Working size", "int", 1024, 64, 16384, in_name=False,
+        ParamSpec("work_side", "Working size", "int", WORK_SIDE, 64, 16384, in_name=False,
                   help="The image is processed as if its long side were this many pixels (the "
                        "scale the network was trained at); smaller images are not enlarged."),
         ParamSpec("tile", "Max tile size", "int", 768, 64, 8192, in_name=False,

@@ -168,6 +168,10 @@ class MainWindow(QMainWindow):
         for key, label, w in (("size", "Size ", self.size_spin), ("hardness", "  Hardness ", self.hard_spin),
                               ("tolerance", "  Wand tolerance ", self.tol_spin)):
             self.option_actions += [(key, opts.addWidget(QLabel(label))), (key, opts.addWidget(w))]
+        self.usage_label = QLabel()  # how to use a tool that has no options (the bar is never empty)
+        self.usage_label.setObjectName("tool-usage")
+        self.usage_label.setStyleSheet("color: palette(placeholder-text); padding-left: 6px;")
+        self.usage_action = opts.addWidget(self.usage_label)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -302,8 +306,11 @@ class MainWindow(QMainWindow):
             current.cancel()
         self.tool_actions[name].setChecked(True)
         self.canvas.set_tool(self.tools[name])
+        tool = self.tools[name]
         for key, act in self.option_actions:
-            act.setVisible(key in self.tools[name].options)
+            act.setVisible(key in tool.options)
+        self.usage_label.setText(tool.usage)
+        self.usage_action.setVisible(bool(tool.usage))
 
     def _brush_changed(self) -> None:
         self.ctx.brush = Brush(float(self.size_spin.value()), float(self.hard_spin.value()))

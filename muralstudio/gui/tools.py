@@ -54,6 +54,7 @@ class Tool:
     cursor: Any = Qt.CursorShape.CrossCursor
     brush_diameter: float | None = None
     options: tuple[str, ...] = ()  # the tool-option controls it uses: "size", "hardness", "tolerance"
+    usage = ""  # how to use it, shown in the tool options bar of a tool without options
 
     def __init__(self, ctx: ToolContext) -> None:
         self.ctx = ctx
@@ -112,6 +113,8 @@ class LassoTool(Tool):
     """
 
     name, label, icon, key = "lasso", "Polygon lasso", "mdi6.lasso", "L"
+    usage = ("Click the corners (or drag); click the start point, double-click or press Enter to close; "
+             "Alt while closing subtracts; Esc abandons.")
 
     def __init__(self, ctx: ToolContext) -> None:
         super().__init__(ctx)
@@ -225,6 +228,8 @@ class HintTool(Tool):
     """
 
     name, label, icon, key = "hint", "Colour hint", "mdi6.map-marker-plus-outline", "I"
+    usage = ("Click inside the faded region to place a hint of the current colour; Alt+click takes the "
+             "colour from the image; Delete removes the selected hint.")
 
     @property
     def cursor(self) -> Any:  # type: ignore[override]
@@ -294,6 +299,7 @@ class GuidePenTool(Tool):
     name, label, icon, key = "guide", "Guide pen", "mdi6.draw-pen", "G"
     tip = ("Draw guide lines: lines the diffusion restoration should follow across a loss "
            "(Shift+click: straight segment, Alt: erase)")
+    usage = "Drag to draw a line the fill should follow; Shift+click draws a straight segment; Alt+drag erases."
     width = GUIDE_WIDTH
     erase_width = 4 * GUIDE_WIDTH
 

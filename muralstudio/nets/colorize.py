@@ -8,8 +8,10 @@ recolour, and hint a, b with a map of where hints are. The network works at half
 resolution after a strided stem, since chroma varies more slowly than lightness, and
 predicts the correction to the estimate (where the fading was uneven, which pigment is
 where, what the hints say), upsampled to full size; so it starts from a sound answer rather
-than learning the region-wide statistics again. Lightness is never predicted, so no
-structure can be invented. Outside the region the input's colour is kept by the caller.
+than learning the region-wide statistics again. A region with no intact colour around it
+(a whole grey photograph) is estimated from the network's colour prior, the training
+murals' mean a and b per lightness, kept in the weights as the buffer ``prior``. Lightness
+is never predicted, so no structure can be invented. Outside the region the input's colour is kept by the caller.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from muralstudio.nets.blocks import conv_block
 
-ARCH = "colorize-unet2"  # the architecture name in weight files (2: corrects an estimate)
+ARCH = "colorize-unet3"  # the architecture name in weight files (3: corrects an estimate, carries a prior)
 IN_CHANNELS = 9  # L, a, b, estimate a, estimate b, region, hint a, hint b, hint map
+PRIOR_BINS = 50  # lightness bins of the colour prior, 2 L units each
 AB_SCALE = 64.0  # a and b are divided by this on the way in and multiplied on the way out
 
 
@@ -54,6 +58,11 @@ class ColorizeUNet(nn.Module):
         self.head = nn.Conv2d(w[0], 2, 1)
         nn.init.zeros_(self.head.weight)  # an untrained network returns the estimate unchanged
         nn.init.zeros_(self.head.bias)
+        self.register_buffer("prior", torch.zeros(PRIOR_BINS, 2))  # set by training from its murals
+
+    def prior_table(self) -> np.ndarray:
+        """The colour prior (bins, 2) as float32 numpy, for the estimate of grey regions."""
+        return self.prior.detach().float().cpu().numpy()
 
     @property
     def multiple(self) -> int:

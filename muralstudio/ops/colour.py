@@ -123,12 +123,14 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     return np.sqrt((dLp / sl) ** 2 + (dCp / sc) ** 2 + (dHp / sh) ** 2 + rt * (dCp / sc) * (dHp / sh))
 
 
-def match_surroundings(lab: np.ndarray, mask: np.ndarray, ring: int = 32) -> np.ndarray:
+def match_surroundings(lab: np.ndarray, mask: np.ndarray, ring: int = 32,
+                       prior: np.ndarray | None = None) -> np.ndarray:
     """The colour-statistics baseline: inside each region of ``mask``, a and b shifted and
     scaled to the mean and spread of a ring of known pixels around it (L kept).
 
-    A region without colour (a grey photograph's patch) takes the ring's mean colour. With
-    no known pixel around (the whole image masked) the input comes back unchanged.
+    A region without colour (a grey photograph's patch) takes the ring's mean colour. A
+    region with no known pixel around (a whole grey photograph) takes ``prior``'s colour
+    per lightness (:func:`lightness_prior`) when one is given, else stays as it is.
     """
     out = lab.copy()
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
@@ -140,13 +142,37 @@ def match_surroundings(lab: np.ndarray, mask: np.ndarray, ring: int = 32) -> np.
         y1, x1 = min(h, y + bh + ring), min(w, x + bw + ring)
         region = labels[y0:y1, x0:x1] == i
         around = cv2.dilate(region.astype(np.uint8), kernel).astype(bool) & ~mask[y0:y1, x0:x1]
+        view = out[y0:y1, x0:x1]
         if not around.any():
+            if prior is not None:
+                view[region, 1:] = prior_ab(view[region, 0], prior)
             continue
         src = lab[y0:y1, x0:x1, 1:][region]
         ref = lab[y0:y1, x0:x1, 1:][around]
         sd_src, sd_ref = src.std(axis=0), ref.std(axis=0)
         scale = np.where(sd_src > 1.0, sd_ref / np.maximum(sd_src, 1e-6), 0.0)
         new = (src - src.mean(axis=0)) * scale + ref.mean(axis=0)
-        view = out[y0:y1, x0:x1]
         view[region, 1:] = new
     return out
+
+
+def lightness_prior(labs: list[np.ndarray], bins: int) -> np.ndarray:
+    """(bins, 2) float32 mean a, b per lightness bin over Lab images: what colour paint of a
+    given lightness usually has on these murals (a grey photograph's best plain guess)."""
+    sums = np.zeros((bins, 2))
+    counts = np.zeros(bins)
+    for lab in labs:
+        flat = lab.reshape(-1, 3)
+        idx = _prior_bin(flat[:, 0], bins)
+        np.add.at(sums, idx, flat[:, 1:])
+        np.add.at(counts, idx, 1)
+    return (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+
+
+def prior_ab(lightness: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """(..., 2) a, b of ``prior`` for each lightness value."""
+    return prior[_prior_bin(lightness, len(prior))]
+
+
+def _prior_bin(lightness: np.ndarray, bins: int) -> np.ndarray:
+    return np.clip((lightness / 100 * bins).astype(int), 0, bins - 1)

@@ -1,15 +1,21 @@
 """Training the colorization network on clean mural patches with synthetic fading.
 
-Each sample is a patch faded over a soft region (or made fully grey); the network learns to
-correct the colour-statistics estimate towards the true a, b inside the region from L, the
-faded colour, the intact colour around it, and hints sampled from the truth for half of the
-samples. The loss is L1 on a and b inside the
-region, in Lab units.
+A window of a mural, the size of a scan at the engine's working size, is faded over soft
+regions (or made fully grey) and its colour-statistics estimate is made over the whole
+window, as the engine makes it over a scan; the network then learns on patches of that
+window to correct the estimate towards the true a, b inside the region from L, the faded
+colour, the estimate, and hints sampled from the truth for half of the samples. So faded
+regions in training are as large, relative to the network's view, as in use (training on
+patches faded by themselves gave small regions and did not carry over to whole scans).
+The loss is L1 on a and b inside the region, in Lab units.
 
-Validation uses patches of the held-out validation murals faded from a fixed seed: the mean
-CIEDE2000 inside the region of the faded input, of the colour-statistics baseline, of the
-network without hints and with 5 hints. The weights kept are those with the largest
-improvement over the baseline.
+The colour prior (the training murals' mean a, b per lightness) is measured at the start and
+kept in the network: it is the estimate for regions with no intact colour around them.
+
+Validation uses whole windows of the held-out validation murals faded from a fixed seed: the
+mean CIEDE2000 inside the region of the faded input, of the colour-statistics baseline (the
+prior for grey windows), of the network without hints and with 5 hints. The weights kept are
+those with the largest improvement over the baseline.
 """
 
 from __future__ import annotations
@@ -25,9 +31,9 @@ import torch
 from muralstudio import __version__
 from muralstudio.core.errors import TrainingError
 from muralstudio.core.progress import Progress
-from muralstudio.nets.colorize import ARCH, ColorizeConfig, ColorizeUNet, pack_inputs
+from muralstudio.nets.colorize import ARCH, PRIOR_BINS, ColorizeConfig, ColorizeUNet, pack_inputs
 from muralstudio.nets.weights import choose_device, load_state, load_weights
-from muralstudio.ops.colour import ciede2000, match_surroundings
+from muralstudio.ops.colour import ciede2000, lightness_prior, match_surroundings, rgb_to_lab
 from muralstudio.ops.hints import hint_maps
 from muralstudio.train.fading import FadedSample, faded_sample, sample_hints
 from muralstudio.train.loop import LoopState, RunFiles, save_checkpoint, save_weights, start_state, timed_loop
@@ -46,6 +52,8 @@ class ColorizeTrainConfig:
     init: str | None = None
     net: dict[str, int] = field(default_factory=lambda: ColorizeConfig().to_dict())
     patch: int = 192
+    window: int = 512  # side of the faded window patches are cut from (the engine's working size)
+    crops_per_window: int = 3
     batch: int = 12
     lr: float = 5e-4
     grey_share: float = 0.2  # samples made fully grey
@@ -56,7 +64,7 @@ class ColorizeTrainConfig:
     max_side: int = 1024
     validate_every: float = 180.0
     checkpoint_every: float = 300.0
-    validation_patches: int = 48
+    validation_patches: int = 24  # whole windows
     resume: bool = False
 
 
@@ -75,16 +83,46 @@ class Batch:
         return pack_inputs(self.lab, self.estimate_ab, self.region, self.hint_ab, self.hint_map)
 
 
-def make_batch(samples: list[FadedSample], hints: list[list[tuple[int, int, float, float]]],
+@dataclass
+class Sample:
+    """A faded sample with its colour-statistics estimate of a, b (H, W, 2)."""
+
+    faded: FadedSample
+    estimate: np.ndarray
+
+
+def estimate(faded: FadedSample, prior: np.ndarray) -> Sample:
+    """``faded`` with the estimate the engine would start from."""
+    return Sample(faded, match_surroundings(faded.faded, faded.mask, prior=prior)[..., 1:])
+
+
+def crops_of(sample: Sample, size: int, count: int, rng: np.random.Generator) -> list[Sample]:
+    """``count`` patches of ``size`` from ``sample``, each centred on a random region pixel."""
+    s = sample.faded
+    h, w = s.mask.shape
+    ys, xs = np.nonzero(s.mask)
+    out = []
+    for _ in range(count):
+        i = int(rng.integers(len(ys))) if len(ys) else None
+        cy, cx = (ys[i], xs[i]) if i is not None else (h // 2, w // 2)
+        y = int(np.clip(cy - size // 2, 0, h - size))
+        x = int(np.clip(cx - size // 2, 0, w - size))
+        box = (slice(y, y + size), slice(x, x + size))
+        out.append(Sample(FadedSample(s.faded[box], s.mask[box], s.truth[box]), sample.estimate[box]))
+    return out
+
+
+def make_batch(samples: list[Sample], hints: list[list[tuple[int, int, float, float]]],
                device: torch.device) -> Batch:
     def t(arrays: list[np.ndarray]) -> torch.Tensor:
         x = torch.from_numpy(np.stack(arrays)).to(device)
         return (x.permute(0, 3, 1, 2) if x.ndim == 4 else x[:, None]).float().contiguous()
 
-    maps = [hint_maps(s.mask.shape, h) for s, h in zip(samples, hints)]
-    estimates = [match_surroundings(s.faded, s.mask)[..., 1:] for s in samples]
-    return Batch(t([s.faded for s in samples]), t(estimates), t([s.mask.astype(np.float32) for s in samples]),
-                 t([m[0] for m in maps]), t([m[1] for m in maps]), t([s.truth[..., 1:] for s in samples]))
+    faded = [s.faded for s in samples]
+    maps = [hint_maps(f.mask.shape, h) for f, h in zip(faded, hints)]
+    return Batch(t([f.faded for f in faded]), t([s.estimate for s in samples]),
+                 t([f.mask.astype(np.float32) for f in faded]), t([m[0] for m in maps]), t([m[1] for m in maps]),
+                 t([f.truth[..., 1:] for f in faded]))
 
 
 def predict_ab(model: ColorizeUNet, batch: Batch) -> torch.Tensor:
@@ -108,11 +146,9 @@ class ColorizeRun:
         self.device = choose_device(cfg.device)
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
-        pc = PatchConfig(size=cfg.patch, per_image=12, scale=(0.5, 1.0))
-        self.patches: Iterator[np.ndarray] = iter(PatchSource(murals, pc, cfg.seed))
-        self.val = val
-        hint_rng = np.random.default_rng(777)
-        self.val_hints = [sample_hints(s.truth, s.mask, VALIDATION_HINTS, hint_rng) for s in val]
+        pc = PatchConfig(size=cfg.window, per_image=4, scale=(0.5, 1.0))
+        self.windows: Iterator[np.ndarray] = iter(PatchSource(murals, pc, cfg.seed))
+        self.queue: list[Sample] = []
         net_cfg = ColorizeConfig(**cfg.net)
         self.model = ColorizeUNet(net_cfg).to(self.device)
         self.init_sha = None
@@ -122,16 +158,24 @@ class ColorizeRun:
                 raise TrainingError("The --init weights were made for another network size.")
             load_state(self.model, w)
             self.init_sha = w.sha256
+        self.prior = lightness_prior([rgb_to_lab(m) for m in murals], PRIOR_BINS)
+        self.model.prior.copy_(torch.from_numpy(self.prior))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.files = RunFiles(Path(cfg.out))
-        self.baseline = [region_de(match_surroundings(s.faded, s.mask)[..., 1:], s) for s in val]
+        self.val = [estimate(s, self.prior) for s in val]
+        hint_rng = np.random.default_rng(777)
+        self.val_hints = [sample_hints(s.truth, s.mask, VALIDATION_HINTS, hint_rng) for s in val]
+        self.baseline = [region_de(s.estimate, s.faded) for s in self.val]
         self.faded_de = [region_de(s.faded[..., 1:], s) for s in val]
 
-    def _sample(self) -> tuple[FadedSample, list[tuple[int, int, float, float]]]:
+    def _sample(self) -> tuple[Sample, list[tuple[int, int, float, float]]]:
         cfg, rng = self.cfg, self.rng
-        s = faded_sample(next(self.patches), rng, cfg.grey_share)
+        if not self.queue:
+            window = estimate(faded_sample(next(self.windows), rng, cfg.grey_share), self.prior)
+            self.queue = crops_of(window, cfg.patch, cfg.crops_per_window, rng)
+        s = self.queue.pop()
         n = int(rng.integers(1, cfg.max_hints + 1)) if rng.random() < cfg.hint_share else 0
-        return s, sample_hints(s.truth, s.mask, n, rng)
+        return s, sample_hints(s.faded.truth, s.faded.mask, n, rng)
 
     def step(self) -> tuple[float, int]:
         self.model.train()
@@ -157,8 +201,8 @@ class ColorizeRun:
     def validate(self) -> dict[str, float]:
         plain = self._val_ab([[] for _ in self.val])
         hinted = self._val_ab(self.val_hints)
-        de_net = float(np.mean([region_de(p, s) for p, s in zip(plain, self.val)]))
-        de_hints = float(np.mean([region_de(p, s) for p, s in zip(hinted, self.val)]))
+        de_net = float(np.mean([region_de(p, s.faded) for p, s in zip(plain, self.val)]))
+        de_hints = float(np.mean([region_de(p, s.faded) for p, s in zip(hinted, self.val)]))
         de_base = float(np.mean(self.baseline))
         return {"de_faded": round(float(np.mean(self.faded_de)), 3), "de_baseline": round(de_base, 3),
                 "de_net": round(de_net, 3), "de_hints5": round(de_hints, 3),
@@ -185,7 +229,8 @@ class ColorizeRun:
 
 
 def validation_samples(paths: list[Path], size: int, count: int, max_side: int) -> list[FadedSample]:
-    """Patches of held-out murals faded from a fixed seed (a third of them fully grey)."""
+    """Windows of held-out murals, each faded as a whole from a fixed seed (a third of them
+    fully grey)."""
     rng = np.random.default_rng(4243)
     per = max(1, -(-count // max(1, len(paths))))
     out: list[FadedSample] = []
@@ -195,8 +240,8 @@ def validation_samples(paths: list[Path], size: int, count: int, max_side: int) 
         if h < size or w < size:
             continue
         for cy, cx in far_apart(h - size, w - size, per, rng):
-            patch = np.ascontiguousarray(img[int(cy) : int(cy) + size, int(cx) : int(cx) + size])
-            out.append(faded_sample(patch, rng, grey_share=1 / 3))
+            window = np.ascontiguousarray(img[int(cy) : int(cy) + size, int(cx) : int(cx) + size])
+            out.append(faded_sample(window, rng, grey_share=1 / 3))
     return out[:count]
 
 
@@ -208,16 +253,19 @@ def train_colorize(cfg: ColorizeTrainConfig, log: Callable[[str], None] = print
         if not d.exists():
             raise TrainingError(f"The folder {d} does not exist.")
     multiple = 2 ** (ColorizeConfig(**cfg.net).depth + 1)
-    if cfg.patch % multiple:
+    if cfg.patch % multiple or cfg.window % multiple:
         raise TrainingError(f"The patch size must be a multiple of {multiple}.")
+    if cfg.window < cfg.patch:
+        raise TrainingError("The faded window must be at least as large as the patch.")
     paths, val_paths = image_files(folders), image_files(folders, validation=True)
     if not paths:
         raise TrainingError("No training images found in " + ", ".join(cfg.data) + ".")
     yield Progress(0.0, f"Loading {len(paths)} images")
-    murals = [im for im in (load_rgb8(p, cfg.max_side) for p in paths) if min(im.shape[:2]) >= cfg.patch]
+    murals = [im for im in (load_rgb8(p, cfg.max_side) for p in paths) if min(im.shape[:2]) >= cfg.window]
     if not murals:
-        raise TrainingError(f"No training image is at least {cfg.patch} px on its short side.")
-    val = validation_samples(val_paths or paths[:3], cfg.patch, cfg.validation_patches, cfg.max_side)
-    log(f"{len(murals)} training murals, {len(val)} validation patches from {len(val_paths)} held-out murals")
+        raise TrainingError(f"No training image is at least {cfg.window} px on its short side.")
+    val = validation_samples(val_paths or paths[:3], cfg.window, cfg.validation_patches, cfg.max_side)
+    log(f"{len(murals)} training murals, {len(val)} validation windows of {cfg.window} px from "
+        f"{len(val_paths)} held-out murals")
     run = ColorizeRun(cfg, murals, val, log=log)
     return (yield from run.run())

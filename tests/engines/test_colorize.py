@@ -23,10 +23,11 @@ from muralstudio.engines import models as models_mod
 from muralstudio.nets import weights as weights_mod
 from muralstudio.nets.colorize import AB_SCALE, ARCH, ColorizeConfig, ColorizeUNet
 from muralstudio.nets.weights import weights_bytes
-from muralstudio.ops.colour import lab_to_rgb_in_gamut, rgb_to_lab
+from muralstudio.ops.colour import lab_to_rgb_in_gamut, prior_ab, rgb_to_lab
 from muralstudio.ops.crop import Box
 
 H, W = 96, 128
+PRIOR = torch.stack([torch.linspace(-10, 10, 50), torch.full((50,), 12.0)], 1)  # a, b per lightness bin
 
 
 def save_tiny(path, seed=0):
@@ -35,6 +36,7 @@ def save_tiny(path, seed=0):
     cfg = ColorizeConfig(base=4, depth=2, max_width=8)
     net = ColorizeUNet(cfg)
     net.head.reset_parameters()
+    net.prior.copy_(PRIOR)
     path.write_bytes(weights_bytes(ARCH, cfg.to_dict(), net.state_dict(), {"seed": seed}))
     return path
 
@@ -96,7 +98,7 @@ def test_registered_with_its_params():
     specs = {p.name: p for p in eng.params}
     assert specs["method"].choices == ("network", "statistics") and specs["method"].default == "statistics"
     assert specs["weights"].kind == "path" and specs["weights"].default == "colorize"
-    assert specs["margin"].default == 96 and specs["work_side"].default == 1024 and specs["tile"].default == 768
+    assert specs["margin"].default == 96 and specs["work_side"].default == 512 and specs["tile"].default == 768
 
 
 @pytest.mark.parametrize("dtype,limits", [(np.uint8, (0.15, 0.6)), (np.uint16, (0.002, 0.02))])
@@ -154,8 +156,9 @@ def test_hints_reach_the_network_at_working_scale(weights):
     ab = rgb_to_lab(np.asarray([hint.rgb], np.float32))[0, 1:]
     np.testing.assert_allclose(x[6:8, 20, 30].numpy() * AB_SCALE, ab, rtol=1e-4)
     assert not seen_inputs[0][0, 6:].any()
-    # the whole image is the region: no ring around it, so the estimate is the input's colour
-    torch.testing.assert_close(x[3:5], x[1:3])
+    # the whole image is the region: no ring around it, so the estimate is the prior's colour
+    lightness = (x[0].numpy() + 1) * 50
+    np.testing.assert_allclose(x[3:5].permute(1, 2, 0).numpy() * AB_SCALE, prior_ab(lightness, PRIOR.numpy()), atol=0.01)
     # the result changes near the hint, and stays the same far from it (lightness never)
     diff = np.abs(hinted.astype(int) - plain.astype(int)).max(axis=2)
     assert diff[36:45, 56:65].max() > 0

@@ -92,11 +92,14 @@ def test_tool_options_show_only_what_the_tool_uses(window):
         return {key for key, act in window.option_actions if act.isVisible()}
 
     window.show()
-    assert shown() == {"size", "hardness"}  # the brush is the starting tool
+    assert shown() == {"size", "hardness"} and not window.usage_action.isVisible()  # the brush starts
     for name, expected in (("wand", {"tolerance"}), ("guide", set()), ("lasso", set()),
                            ("hint", set()), ("eraser", {"size", "hardness"})):
         window.set_tool(name)
         assert shown() == expected, name
+        # a tool without options says how to use it instead, so the bar is never an empty strip
+        usage = window.usage_label.text() if window.usage_action.isVisible() else None
+        assert usage == (None if expected else window.tools[name].usage) and usage != "", name
 
 
 def run_and_wait(window, qtbot, engine="test-slow", params=None, classes=("loss",), signal="finished"):

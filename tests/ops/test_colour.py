@@ -9,7 +9,9 @@ from muralstudio.ops.colour import (
     lab_to_linear,
     lab_to_rgb_in_gamut,
     linear_to_rgb,
+    lightness_prior,
     match_surroundings,
+    prior_ab,
     rgb_to_lab,
 )
 
@@ -74,3 +76,20 @@ def test_match_surroundings_takes_the_ring_colour_and_keeps_lightness():
     assert np.array_equal(out[~mask], lab[~mask])
     everything = np.ones((80, 80), bool)
     assert np.array_equal(match_surroundings(lab, everything), lab)  # nothing around: unchanged
+    prior = np.stack([np.linspace(-5, 5, 50), np.full(50, 9.0)], 1).astype(np.float32)
+    guessed = match_surroundings(lab, everything, prior=prior)  # ... or the prior's colour per lightness
+    assert np.array_equal(guessed[..., 0], lab[..., 0])
+    np.testing.assert_array_equal(guessed[..., 1:], prior_ab(lab[..., 0], prior))
+
+
+def test_lightness_prior_is_the_mean_colour_per_lightness():
+    lab = np.zeros((10, 20, 3), np.float32)
+    lab[:, :10] = (25.0, 30.0, 10.0)  # dark red paint
+    lab[:, 10:] = (81.0, -4.0, 20.0)  # light ochre ground
+    lab[0, 0] = (25.5, 10.0, 0.0)
+    prior = lightness_prior([lab, lab], bins=50)
+    assert prior.shape == (50, 2) and prior.dtype == np.float32
+    np.testing.assert_allclose(prior[12], [(99 * 30 + 10) / 100, 99 * 10 / 100], rtol=1e-5)  # L 24–26
+    np.testing.assert_allclose(prior[40], [-4.0, 20.0])
+    assert not prior[[0, 20, 49]].any()  # no paint of that lightness: neutral
+    np.testing.assert_array_equal(prior_ab(np.array([25.0, 81.0, 150.0]), prior), prior[[12, 40, 49]])

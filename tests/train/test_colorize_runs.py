@@ -51,7 +51,7 @@ def test_network_corrects_the_estimate_not_the_faded_colour():
 
 def test_training_writes_weights_that_validate(murals, tmp_path):
     out = tmp_path / "col.pt"
-    cfg = ColorizeTrainConfig([str(murals)], str(out), 0.05, net=TINY, patch=64, batch=4, validation_patches=4,
+    cfg = ColorizeTrainConfig([str(murals)], str(out), 0.05, net=TINY, patch=64, window=128, batch=4, validation_patches=4,
                               validate_every=1.0, checkpoint_every=1.0)
     logs: list[str] = []
     state = drive(train_colorize(cfg, log=logs.append))
