@@ -61,7 +61,7 @@ def _check_model(name: str, expected: str) -> str:
 def run_self_test(file: Path, masks_dir: Path | None = None, seconds: float | None = None) -> int:
     """Open ``file`` in the main window, run Qt for ``seconds`` (default :data:`SECONDS`), run
     the shipped models; 0 when everything worked, else 1."""
-    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
     from muralstudio.gui.about import about_facts
     from muralstudio.gui.launch import prepare_app
@@ -91,8 +91,9 @@ def run_self_test(file: Path, masks_dir: Path | None = None, seconds: float | No
             height, width = session.doc.shape[:2]
             print(f"self-test: opened {file.name} ({width} x {height}, {marked} damage classes marked) "
                   f"in {time.perf_counter() - t0:.2f} s")
-            QTimer.singleShot(int(seconds * 1000), app.quit)
-            app.exec()
+            loop = QEventLoop()  # not app.exec()/quit(): quitting the app would end later event loops too
+            QTimer.singleShot(int(seconds * 1000), loop.quit)
+            loop.exec()
             if window.session is not session:
                 failures.append("the document did not stay open")
             if window.canvas.grab().isNull():
