@@ -11,7 +11,8 @@ where, what the hints say), upsampled to full size; so it starts from a sound an
 than learning the region-wide statistics again. A region with no intact colour around it
 (a whole grey photograph) is estimated from the network's colour prior, the training
 murals' mean a and b per lightness, kept in the weights as the buffer ``prior``. Lightness
-is never predicted, so no structure can be invented. Outside the region the input's colour is kept by the caller.
+is never predicted, so no structure can be invented. Outside the region the input's colour
+is kept by the caller.
 """
 
 from __future__ import annotations
