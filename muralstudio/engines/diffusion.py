@@ -2,7 +2,9 @@
 
 Each damaged region (crop-around-damage) is sampled coarse to fine (``diffusion_scale``) by
 the conditional denoiser with a deterministic DDIM sampler; candidate k of a run starts from
-noise drawn from seed + k, so the same seed gives the same result. Guide lines come from the
+noise drawn from seed + k, so the same seed gives the same result. The fill's detail bands
+are then brought towards the texture energy of the intact paint around the region
+(``ops.texture``, S1's frequency balancing), by ``detail``. Guide lines come from the
 document's guide layer, and optionally also from the damage's surroundings
 (``ops.guides.auto_guide``). Progress is reported after every network evaluation with the
 current estimate as a preview, so a run stops within one step when cancelled.
@@ -35,6 +37,7 @@ from muralstudio.ops.blend import to_float
 from muralstudio.ops.crop import plan_crops
 from muralstudio.ops.fill import smooth_fill
 from muralstudio.ops.guides import auto_guide
+from muralstudio.ops.texture import balance_detail
 
 if TYPE_CHECKING:
     import torch
@@ -45,6 +48,7 @@ SHIPPED = "diffusion"  # the manifest name of the shipped model
 MODEL = models.NetworkSpec(SHIPPED, "The diffusion engine", "muralstudio.nets.diffusion", "DiffusionConfig",
                            "DenoiserUNet")
 GUIDES = ("drawn", "drawn+found", "none")
+DETAIL = 0.5  # default detail balance: see the manifest's benchmark for what it trades
 
 
 def _nchw(arr: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -94,8 +98,9 @@ def sample_scale(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide
 
 
 def sample_region(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide: np.ndarray,
-                  plan: list[Scale], seed: int) -> Generator[np.ndarray, None, np.ndarray]:
-    """One candidate for a region: ``image`` (h, w, 3) float in [0, 1], sampled over ``plan``.
+                  plan: list[Scale], seed: int, detail: float = 0.0) -> Generator[np.ndarray, None, np.ndarray]:
+    """One candidate for a region: ``image`` (h, w, 3) float in [0, 1], sampled over ``plan``,
+    its detail then balanced against the surroundings by ``detail`` (``ops.texture``).
     Yields the current estimate at its working size after each step; returns the (h, w, 3)
     result with known pixels unchanged."""
     filled = smooth_fill(image, hole)
@@ -108,8 +113,8 @@ def sample_region(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guid
             out = fuse(init, out, hole_s, scale.width / prev.shape[1])
         prev = out
     assert prev is not None
-    full = resize(prev, *hole.shape)
-    return np.where(hole[..., None], np.clip(full, 0.0, 1.0), image).astype(np.float32)
+    full = np.where(hole[..., None], np.clip(resize(prev, *hole.shape), 0.0, 1.0), image).astype(np.float32)
+    return balance_detail(full, hole, detail)
 
 
 def preview_image(estimate: np.ndarray) -> np.ndarray:
@@ -143,6 +148,10 @@ class DiffusionEngine(Engine):
                        "fill partly noised (closer to the surroundings' colours, less varied)."),
         ParamSpec("refine", "Refinement strength", "float", 0.5, 0.1, 1.0, in_name=False,
                   help="How much finer scales may change the coarser result (share of the noise re-added)."),
+        ParamSpec("detail", "Detail balance", "float", DETAIL, 0.0, 1.0,
+                  help="Brings the fill's fine detail towards the texture of the intact paint around it "
+                       "(S1's frequency balancing): 0 leaves the network's fill, 1 matches the surroundings; "
+                       "more gives crisper texture at some cost in exact colour."),
         ParamSpec("guide", "Guide lines", "choice", "drawn", choices=GUIDES,
                   help="drawn: the guide layer's lines; drawn+found: also lines found around the damage; "
                        "none: no guidance."),
@@ -183,7 +192,7 @@ class DiffusionEngine(Engine):
                 lines = guide[crop.box.slices]
                 if params["guide"] == "drawn+found":
                     lines = lines | auto_guide(rgb, hole)
-                run = sample_region(model, rgb, hole, lines, plan, seed)
+                run = sample_region(model, rgb, hole, lines, plan, seed, params["detail"])
                 try:
                     while True:
                         try:

@@ -61,6 +61,22 @@ def test_registered_with_its_params():
     assert eng.takes_guide and not eng.takes_hints
     assert specs["candidates"].default == 3 and specs["steps"].default == 20 and specs["scales"].default == 2
     assert specs["weights"].default == "diffusion" and specs["strength"].default == 0.5
+    assert specs["detail"].default == 0.5
+
+
+def test_detail_balance_changes_only_the_hole_towards_the_surroundings_texture(weights):
+    rng = np.random.default_rng(3)
+    img = np.clip(image().astype(np.int16) + rng.integers(-40, 41, (H, W, 3)), 0, 255).astype(np.uint8)
+    m = damage()
+    flat, crisp = (apply_patches(img, run(img, m, weights, detail=d).patches) for d in (0.0, 1.0))
+    assert np.array_equal(flat[~m], img[~m]) and np.array_equal(crisp[~m], img[~m])
+
+    def grain(x):
+        return float(np.abs(np.diff(x.astype(np.float32), axis=1))[m[:, 1:] & m[:, :-1]].mean())
+
+    ring = float(np.abs(np.diff(img.astype(np.float32), axis=1))[~m[:, 1:] & ~m[:, :-1]].mean())
+    # a random network's fill is far harsher than the paint; balanced, its grain nears the ring's
+    assert abs(grain(crisp) - ring) < 0.5 * abs(grain(flat) - ring)
 
 
 @pytest.mark.parametrize("dtype,channels", [(np.uint8, 3), (np.uint16, 3), (np.uint16, 1)])
@@ -77,7 +93,7 @@ def test_candidates_come_from_consecutive_seeds_and_a_seed_reproduces_its_candid
     result = run(img, m, weights, candidates=3, seed=7)
     cands = result.all_results()
     assert [c.seed for c in cands] == [7, 8, 9]
-    assert [c.name for c in cands] == [f"diffusion weights=tiny steps=3 scales=2 strength=0.5 guide=drawn seed={s}" for s in (7, 8, 9)]
+    assert [c.name for c in cands] == [f"diffusion weights=tiny steps=3 scales=2 strength=0.5 detail=0.5 guide=drawn seed={s}" for s in (7, 8, 9)]
     outs = [apply_patches(img, c.patches) for c in cands]
     assert not np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[1], outs[2])
     again = drive(get_engine("diffusion").run(InpaintRequest(img, m, cands[1].params)))  # a candidate's own parameters make it again
