@@ -38,9 +38,8 @@ def band_stack(img: np.ndarray, sigmas: tuple[float, ...] = SIGMAS) -> tuple[lis
 
 def ring_of(hole: np.ndarray, width: int = RING) -> np.ndarray:
     """Intact pixels within ``width`` of ``hole``."""
-    size = 2 * width + 1
-    grown = cv2.dilate(hole.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
-    return grown.astype(bool) & ~hole
+    distance = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 5)
+    return (distance <= width) & ~hole
 
 
 def band_gains(bands: list[np.ndarray], hole: np.ndarray, ring: np.ndarray,
