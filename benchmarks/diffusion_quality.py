@@ -1,10 +1,10 @@
 """Diffusion against OpenCV Telea and PConv on the validation murals, by hole ratio, in one run;
 and the time one candidate of a 256 × 256 region takes.
 
-    python benchmarks/diffusion_quality.py [--weights diffusion|FILE] [--per-image 1] [--out DIR]
+    python benchmarks/diffusion_quality.py [--weights diffusion|FILE] [--per-image 1] [--seed 2026] [--out DIR]
 
 Validation split: the whole images of ``muralstudio.train.patches.VALIDATION_IMAGES``, never
-trained on. From each, ``--per-image`` 512 × 512 crops (far apart, fixed seed) each get one
+trained on. From each, ``--per-image`` 512 × 512 crops (far apart, seed ``--seed``) each get one
 held-out NVIDIA irregular mask (every 20th file, never trained on) of the 10-30 % and of the
 30-50 % group, at the 512-px scale they were drawn for. Every engine restores exactly the
 same crop/hole pairs through the engine protocol with its default settings (diffusion:
@@ -76,6 +76,7 @@ def main() -> int:
     ap.add_argument("--weights", default="diffusion", help="shipped name or weight file")
     ap.add_argument("--pconv", default="pconv", help="PConv weights (shipped name or file); 'none' leaves it out")
     ap.add_argument("--per-image", type=int, default=1, help="512² crops per image and group")
+    ap.add_argument("--seed", type=int, default=2026, help="draws the crops and masks; change it for a fresh set")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     args = ap.parse_args()
     images = image_files([args.data / "murals"], validation=True)
@@ -89,7 +90,7 @@ def main() -> int:
     engines += [("diffusion", "diffusion", {"weights": args.weights, "candidates": 1}),
                 ("diffusion+found", "diffusion", {"weights": args.weights, "candidates": 1, "guide": "drawn+found"})]
     names = [n for n, _, _ in engines]
-    rng = np.random.default_rng(2026)
+    rng = np.random.default_rng(args.seed)
     truths = [c for p in images for c in crops(load_rgb8(p), args.per_image, rng)]
     results = {g: {n: [] for n in names} for g in GROUPS}
     seconds = {n: 0.0 for n in names}

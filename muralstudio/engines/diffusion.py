@@ -2,9 +2,11 @@
 
 Each damaged region (crop-around-damage) is sampled coarse to fine (``diffusion_scale``) by
 the conditional denoiser with a deterministic DDIM sampler; candidate k of a run starts from
-noise drawn from seed + k, so the same seed gives the same result. The fill's detail bands
-are then brought towards the texture energy of the intact paint around the region
-(``ops.texture``, S1's frequency balancing), by ``detail``. Guide lines come from the
+noise drawn from seed + k, so the same seed gives the same result. The fill's broad colour
+and shading are then drawn by ``anchor`` towards the PConv network's estimate of the region
+(closer to the truth on average, while the candidates keep their own detail and part of their
+own composition), and its detail bands are brought towards the texture energy of the intact
+paint around the region by ``detail`` (``ops.texture``, S1's frequency balancing). Guide lines come from the
 document's guide layer, and optionally also from the damage's surroundings
 (``ops.guides.auto_guide``). Progress is reported after every network evaluation with the
 current estimate as a preview, so a run stops within one step when cancelled.
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generator
 import numpy as np
 
 from muralstudio.core.candidate import Patch
-from muralstudio.engines import models
+from muralstudio.engines import models, pconv
 from muralstudio.engines.base import (
     Engine,
     EngineRun,
@@ -37,7 +39,7 @@ from muralstudio.ops.blend import to_float
 from muralstudio.ops.crop import plan_crops
 from muralstudio.ops.fill import smooth_fill
 from muralstudio.ops.guides import auto_guide
-from muralstudio.ops.texture import balance_detail
+from muralstudio.ops.texture import balance_detail, take_low
 
 if TYPE_CHECKING:
     import torch
@@ -48,7 +50,9 @@ SHIPPED = "diffusion"  # the manifest name of the shipped model
 MODEL = models.NetworkSpec(SHIPPED, "The diffusion engine", "muralstudio.nets.diffusion", "DiffusionConfig",
                            "DenoiserUNet")
 GUIDES = ("drawn", "drawn+found", "none")
-DETAIL = 0.5  # default detail balance: see the manifest's benchmark for what it trades
+DETAIL = 0.6  # default detail balance: see the manifest's benchmark for what it trades
+ANCHOR = 0.5  # default share of the low frequencies taken from PConv's estimate (ditto)
+ANCHOR_SIGMA = 4.0  # pixels: features broader than this count as colour and shading
 
 
 def _nchw(arr: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -98,11 +102,13 @@ def sample_scale(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide
 
 
 def sample_region(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide: np.ndarray,
-                  plan: list[Scale], seed: int, detail: float = 0.0) -> Generator[np.ndarray, None, np.ndarray]:
-    """One candidate for a region: ``image`` (h, w, 3) float in [0, 1], sampled over ``plan``,
-    its detail then balanced against the surroundings by ``detail`` (``ops.texture``).
-    Yields the current estimate at its working size after each step; returns the (h, w, 3)
-    result with known pixels unchanged."""
+                  plan: list[Scale], seed: int, detail: float = 0.0, base: np.ndarray | None = None,
+                  anchor: float = 0.0) -> Generator[np.ndarray, None, np.ndarray]:
+    """One candidate for a region: ``image`` (h, w, 3) float in [0, 1], sampled over ``plan``;
+    its low frequencies then drawn by ``anchor`` towards those of ``base`` (another estimate
+    of the region, same size) and its detail balanced against the surroundings by ``detail``
+    (``ops.texture``). Yields the current estimate at its working size after each step;
+    returns the (h, w, 3) result with known pixels unchanged."""
     filled = smooth_fill(image, hole)
     prev: np.ndarray | None = None
     for level, scale in enumerate(plan):
@@ -114,6 +120,8 @@ def sample_region(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guid
         prev = out
     assert prev is not None
     full = np.where(hole[..., None], np.clip(resize(prev, *hole.shape), 0.0, 1.0), image).astype(np.float32)
+    if base is not None:
+        full = take_low(full, base, hole, ANCHOR_SIGMA, anchor)
     return balance_detail(full, hole, detail)
 
 
@@ -148,6 +156,10 @@ class DiffusionEngine(Engine):
                        "fill partly noised (closer to the surroundings' colours, less varied)."),
         ParamSpec("refine", "Refinement strength", "float", 0.5, 0.1, 1.0, in_name=False,
                   help="How much finer scales may change the coarser result (share of the noise re-added)."),
+        ParamSpec("anchor", "Colour anchor", "float", ANCHOR, 0.0, 1.0,
+                  help="How far each candidate's broad colour and shading are drawn towards the PConv "
+                       "network's fill, which is closer to the truth on average: 0 keeps the diffusion's own "
+                       "(most varied candidates), 1 takes PConv's; fine detail always stays the candidate's."),
         ParamSpec("detail", "Detail balance", "float", DETAIL, 0.0, 1.0,
                   help="Brings the fill's fine detail towards the texture of the intact paint around it "
                        "(S1's frequency balancing): 0 leaves the network's fill, 1 matches the surroundings; "
@@ -157,6 +169,8 @@ class DiffusionEngine(Engine):
                        "none: no guidance."),
         ParamSpec("weights", "Weights", "path", SHIPPED, in_name=False,
                   help="'diffusion' for the shipped model, or a .pt weights file."),
+        ParamSpec("anchor_weights", "Anchor weights", "path", pconv.SHIPPED, in_name=False,
+                  help="'pconv' for the shipped PConv model, or a .pt weights file (fine-tuned)."),
         ParamSpec("margin", "Context margin", "int", 64, 0, 2048, in_name=False,
                   help="Pixels of context kept around each damaged region."),
         ParamSpec("device", "Device", "choice", "auto", choices=("auto", "cpu", "cuda", "mps"), in_name=False,
@@ -168,6 +182,7 @@ class DiffusionEngine(Engine):
         params = self.resolve_params(request.params)
         clock = Stopwatch()
         model, weights, _ = MODEL.load(params["weights"], params["device"])
+        anchor_net = pconv.MODEL.load(params["anchor_weights"], params["device"])[0] if params["anchor"] > 0 else None
         image, mask = request.image, request.mask
         guide = request.guide if request.guide is not None and params["guide"] != "none" else np.zeros_like(mask)
         crops = plan_crops(mask, params["margin"])
@@ -179,6 +194,7 @@ class DiffusionEngine(Engine):
         yield Progress(0.0, f"Sampling {n_cand} candidate{'s' if n_cand > 1 else ''} of {n_crops} "
                             f"region{'s' if n_crops > 1 else ''}")
         results: list[InpaintResult] = []
+        bases: dict[int, np.ndarray] = {}  # PConv's estimate of each region, shared by the candidates
         for k in range(n_cand):
             seed = params["seed"] + k
             cand_clock = Stopwatch()
@@ -192,7 +208,11 @@ class DiffusionEngine(Engine):
                 lines = guide[crop.box.slices]
                 if params["guide"] == "drawn+found":
                     lines = lines | auto_guide(rgb, hole)
-                run = sample_region(model, rgb, hole, lines, plan, seed, params["detail"])
+                if anchor_net is not None and i not in bases:
+                    yield Progress(done / total, f"PConv estimate of region {i + 1} of {n_crops}")
+                    bases[i] = pconv.restore_array(anchor_net, rgb, hole)
+                run = sample_region(model, rgb, hole, lines, plan, seed, params["detail"], bases.get(i),
+                                    params["anchor"])
                 try:
                     while True:
                         try:

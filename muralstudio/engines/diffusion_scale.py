@@ -15,6 +15,7 @@ import numpy as np
 
 from muralstudio.ops.fill import smooth_fill
 from muralstudio.ops.guides import shrink_lines
+from muralstudio.ops.texture import take_low
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,4 @@ def scale_inputs(filled: np.ndarray, hole: np.ndarray, guide: np.ndarray, scale:
 def fuse(coarse: np.ndarray, fine: np.ndarray, hole: np.ndarray, factor: float) -> np.ndarray:
     """Low frequencies of ``coarse`` (already enlarged to ``fine``'s size) with the high
     frequencies of ``fine``, inside ``hole``; ``factor`` is the enlargement between the scales."""
-    sigma = max(0.5, 0.6 * factor)
-    low = cv2.GaussianBlur(coarse, (0, 0), sigma).reshape(coarse.shape)
-    detail = fine - cv2.GaussianBlur(fine, (0, 0), sigma).reshape(fine.shape)
-    return np.where(hole[..., None], np.clip(low + detail, 0.0, 1.0), fine).astype(np.float32)
+    return take_low(fine, coarse, hole, max(0.5, 0.6 * factor))

@@ -5,7 +5,9 @@ ones are: a small network that has not seen enough murals gives a fill that is s
 the paint around it. S1 balances the low and high frequencies of the generated region; here
 each band of a small band-pass stack is scaled inside the hole so that its energy equals
 that of the intact ring around the hole, which is the only evidence of how much texture the
-mural has there. Nothing outside the hole changes. Pure numpy and OpenCV.
+mural has there. A fill's broad colour and shading can also be drawn towards a second
+estimate (``take_low``), as S1 takes the low frequencies from another scale. Nothing outside
+the hole changes. Pure numpy and OpenCV.
 """
 
 from __future__ import annotations
@@ -78,3 +80,18 @@ def balance_detail(image: np.ndarray, hole: np.ndarray, amount: float = 1.0, rin
         out += band * (1.0 + amount * (gain - 1.0))
     rgb = out @ _FROM_OPPONENT.T
     return np.where(hole[..., None], np.clip(rgb, 0.0, 1.0), img).astype(np.float32)
+
+
+def take_low(fill: np.ndarray, base: np.ndarray, hole: np.ndarray, sigma: float, share: float = 1.0
+             ) -> np.ndarray:
+    """``fill`` (h, w, c) float in [0, 1] whose frequencies below ``sigma`` (Gaussian, pixels)
+    move by ``share`` towards those of ``base`` inside ``hole``; its finer detail stays.
+
+    Gives a finer scale the composition of the coarser one (share 1), and draws a varied
+    generated fill part of the way towards a regression network's estimate, which is closer
+    to the truth on average in colour and shading.
+    """
+    if share <= 0:
+        return fill
+    shift = _blur(np.asarray(base, np.float32) - fill, sigma)
+    return np.where(hole[..., None], np.clip(fill + share * shift, 0.0, 1.0), fill).astype(np.float32)

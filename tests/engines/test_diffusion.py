@@ -61,7 +61,8 @@ def test_registered_with_its_params():
     assert eng.takes_guide and not eng.takes_hints
     assert specs["candidates"].default == 3 and specs["steps"].default == 20 and specs["scales"].default == 2
     assert specs["weights"].default == "diffusion" and specs["strength"].default == 0.5
-    assert specs["detail"].default == 0.5
+    assert specs["detail"].default == 0.6 and specs["anchor"].default == 0.5
+    assert specs["anchor_weights"].default == "pconv"
 
 
 def test_detail_balance_changes_only_the_hole_towards_the_surroundings_texture(weights):
@@ -79,6 +80,40 @@ def test_detail_balance_changes_only_the_hole_towards_the_surroundings_texture(w
     assert abs(grain(crisp) - ring) < 0.5 * abs(grain(flat) - ring)
 
 
+def test_anchor_draws_broad_colour_towards_pconv_and_keeps_each_candidates_detail(weights, monkeypatch):
+    from muralstudio.engines import pconv
+    from muralstudio.ops.texture import _blur
+
+    img, m = image(), damage()
+    base = apply_patches(img, drive(get_engine("pconv").run(InpaintRequest(img, m, {"device": "cpu"}))).patches)
+    own = run(img, m, weights, anchor=0.0, detail=0.0, candidates=2)
+    tied = run(img, m, weights, anchor=1.0, detail=0.0, candidates=2)
+    own0, tied0, tied1 = (apply_patches(img, r.patches).astype(np.float32) / 255
+                          for r in (own, *tied.all_results()))
+    hole = m.copy()
+    hole[:, :] = False
+    hole[26:44, 36:54] = True  # away from the clipping at the hole's edge
+
+    def low(x):
+        return _blur(x, engine_mod.ANCHOR_SIGMA)[hole]
+
+    b = base.astype(np.float32) / 255
+    assert np.abs(low(tied0) - low(b)).mean() < 0.3 * np.abs(low(own0) - low(b)).mean()
+    assert not np.array_equal(tied0, tied1)  # candidates still differ in their detail
+
+    def high(x):
+        return (x - _blur(x, engine_mod.ANCHOR_SIGMA))[hole]
+
+    assert np.abs(high(tied0) - high(own0)).mean() < 0.2 * np.abs(high(own0)).mean()
+
+    def refuse(*a):
+        raise AssertionError("PConv does not run when the anchor is 0")
+
+    monkeypatch.setattr(pconv, "restore_array", refuse)
+    again = run(img, m, weights, anchor=0.0, detail=0.0, candidates=1)
+    assert np.array_equal(apply_patches(img, again.patches), apply_patches(img, own.patches))
+
+
 @pytest.mark.parametrize("dtype,channels", [(np.uint8, 3), (np.uint16, 3), (np.uint16, 1)])
 def test_known_pixels_bit_identical_and_dtype_kept(weights, dtype, channels):
     img, m = image(dtype, channels), damage()
@@ -94,7 +129,7 @@ def test_candidates_come_from_consecutive_seeds_and_a_seed_reproduces_its_candid
     cands = result.all_results()
     assert [c.seed for c in cands] == [7, 8, 9]
     assert [c.name for c in cands] == [
-        f"diffusion weights=tiny steps=3 scales=2 strength=0.5 detail=0.5 guide=drawn seed={s}" for s in (7, 8, 9)]
+        f"diffusion weights=tiny steps=3 scales=2 strength=0.5 anchor=0.5 detail=0.6 guide=drawn seed={s}" for s in (7, 8, 9)]
     outs = [apply_patches(img, c.patches) for c in cands]
     assert not np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[1], outs[2])
     again = drive(get_engine("diffusion").run(InpaintRequest(img, m, cands[1].params)))  # a candidate's own parameters make it again
@@ -125,8 +160,8 @@ def test_cancel_stops_within_one_step(weights, monkeypatch):
     with pytest.raises(Cancelled):
         drive(get_engine("diffusion").run(InpaintRequest(image(), damage(), {
             "weights": str(weights), "device": "cpu", "steps": 50, "candidates": 4})),
-            seen.append, should_cancel=lambda: len(seen) >= 4)
-    assert len(calls) == 3  # the first progress is the start; each later one follows one evaluation
+            seen.append, should_cancel=lambda: sum(p.preview is not None for p in seen) >= 3)
+    assert len(calls) == 3  # each progress with a preview follows one evaluation
 
 
 def test_guide_lines_change_the_fill_only_when_used(weights):

@@ -39,8 +39,8 @@ def test_diffusion_form_guide_note_and_preview(qtbot):
     assert panel.guide_note.isHidden() and panel.preview_box.isHidden()
     panel.engine.setCurrentIndex(panel.engine.findData("diffusion"))
     params = panel.params()
-    assert set(params) == {"candidates", "seed", "steps", "scales", "size", "strength", "refine", "detail", "guide",
-                           "weights", "margin", "device"}
+    assert set(params) == {"candidates", "seed", "steps", "scales", "size", "strength", "refine", "anchor", "detail",
+                           "guide", "weights", "anchor_weights", "margin", "device"}
     assert params["candidates"] == 3 and params["guide"] == "drawn" and params["weights"] == "diffusion"
     assert panel.guide_note.isVisible() and "No guide lines" in panel.guide_note.text()
     panel.set_guide_count(1)
