@@ -81,7 +81,8 @@ def truth_hints(truth_rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generato
 
 
 def run_engine(image: np.ndarray, mask: np.ndarray, weights: str, hints: list[ColourHint]) -> np.ndarray:
-    result = drive(get_engine("colorize").run(InpaintRequest(image, mask, {"method": "network", "weights": weights}, hints=hints)))
+    params = {"method": "network", "weights": weights}
+    result = drive(get_engine("colorize").run(InpaintRequest(image, mask, params, hints=hints)))
     out = image.copy()
     for p in result.patches:
         view = out[p.y : p.y + p.pixels.shape[0], p.x : p.x + p.pixels.shape[1]]

@@ -6,8 +6,8 @@ noise drawn from seed + k, so the same seed gives the same result. The fill's br
 and shading are then drawn by ``anchor`` towards the PConv network's estimate of the region
 (closer to the truth on average, while the candidates keep their own detail and part of their
 own composition), and its detail bands are brought towards the texture energy of the intact
-paint around the region by ``detail`` (``ops.texture``, S1's frequency balancing). Guide lines come from the
-document's guide layer, and optionally also from the damage's surroundings
+paint around the region by ``detail`` (``ops.texture``, S1's frequency balancing). Guide
+lines come from the document's guide layer, and optionally also from the damage's surroundings
 (``ops.guides.auto_guide``). Progress is reported after every network evaluation with the
 current estimate as a preview, so a run stops within one step when cancelled.
 
@@ -125,6 +125,21 @@ def sample_region(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guid
     return balance_detail(full, hole, detail)
 
 
+def _anchor_estimate(net: Any, rgb: np.ndarray, hole: np.ndarray, fraction: float, index: int, regions: int
+                     ) -> Generator[Progress, None, np.ndarray]:
+    """PConv's fill of one region, reporting each tile so that a cancel stops between tiles."""
+    run = pconv.restore_tiles(net, rgb, hole)
+    try:
+        while True:
+            yield Progress(fraction, f"PConv estimate of region {index + 1} of {regions}")
+            try:
+                next(run)
+            except StopIteration as stop:
+                return stop.value
+    finally:
+        run.close()
+
+
 def preview_image(estimate: np.ndarray) -> np.ndarray:
     """An 8-bit RGB preview of a working-size estimate."""
     return (np.clip(estimate, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
@@ -209,8 +224,7 @@ class DiffusionEngine(Engine):
                 if params["guide"] == "drawn+found":
                     lines = lines | auto_guide(rgb, hole)
                 if anchor_net is not None and i not in bases:
-                    yield Progress(done / total, f"PConv estimate of region {i + 1} of {n_crops}")
-                    bases[i] = pconv.restore_array(anchor_net, rgb, hole)
+                    bases[i] = yield from _anchor_estimate(anchor_net, rgb, hole, done / total, i, n_crops)
                 run = sample_region(model, rgb, hole, lines, plan, seed, params["detail"], bases.get(i),
                                     params["anchor"])
                 try:

@@ -4,8 +4,8 @@ It opens FILE (and the masks of ``--masks DIR``) in the real main window, lets Q
 few seconds (rendering, panels, timers), checks the window icon and the About facts,
 runs every shipped model of the manifest on a small image (restoring a hole, or detecting;
 the sha256 of the weights used checked against the manifest), closes the window and exits:
-0 when all went well, 1 when something failed (each failure on one line of stderr). It leaves no trace: settings go to a temporary file and the
-autosave slot is removed on exit. Packaging's ``check_build.py`` runs it inside the frozen
+0 when all went well, 1 when something failed (each failure on one line of stderr). It
+leaves no trace: settings go to a temporary file and the autosave slot is removed on exit. Packaging's ``check_build.py`` runs it inside the frozen
 app, offscreen.
 """
 

@@ -253,8 +253,9 @@ def train_colorize(cfg: ColorizeTrainConfig, log: Callable[[str], None] = print
         if not d.exists():
             raise TrainingError(f"The folder {d} does not exist.")
     multiple = 2 ** (ColorizeConfig(**cfg.net).depth + 1)
-    if cfg.patch % multiple or cfg.window % multiple:
-        raise TrainingError(f"The patch size must be a multiple of {multiple}.")
+    for name, size in (("patch", cfg.patch), ("faded window", cfg.window)):
+        if size % multiple:
+            raise TrainingError(f"The {name} size must be a multiple of {multiple}.")
     if cfg.window < cfg.patch:
         raise TrainingError("The faded window must be at least as large as the patch.")
     paths, val_paths = image_files(folders), image_files(folders, validation=True)

@@ -109,7 +109,7 @@ def test_anchor_draws_broad_colour_towards_pconv_and_keeps_each_candidates_detai
     def refuse(*a):
         raise AssertionError("PConv does not run when the anchor is 0")
 
-    monkeypatch.setattr(pconv, "restore_array", refuse)
+    monkeypatch.setattr(pconv, "restore_tiles", refuse)
     again = run(img, m, weights, anchor=0.0, detail=0.0, candidates=1)
     assert np.array_equal(apply_patches(img, again.patches), apply_patches(img, own.patches))
 
@@ -162,6 +162,17 @@ def test_cancel_stops_within_one_step(weights, monkeypatch):
             "weights": str(weights), "device": "cpu", "steps": 50, "candidates": 4})),
             seen.append, should_cancel=lambda: sum(p.preview is not None for p in seen) >= 3)
     assert len(calls) == 3  # each progress with a preview follows one evaluation
+
+
+def test_cancel_while_pconv_estimates_the_anchor_stops_before_sampling(weights, monkeypatch):
+    calls = []
+    real_forward = DenoiserUNet.forward
+    monkeypatch.setattr(DenoiserUNet, "forward", lambda self, *a: (calls.append(1), real_forward(self, *a))[1])
+    seen = []
+    with pytest.raises(Cancelled):
+        drive(get_engine("diffusion").run(InpaintRequest(image(), damage(), {"weights": str(weights), "device": "cpu"})),
+              seen.append, should_cancel=lambda: any("PConv estimate" in p.message for p in seen))
+    assert not calls
 
 
 def test_guide_lines_change_the_fill_only_when_used(weights):
