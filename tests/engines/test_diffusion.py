@@ -152,10 +152,17 @@ def test_progress_per_step_with_previews_across_scales(weights):
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
 
 
-def test_cancel_stops_within_one_step(weights, monkeypatch):
+@pytest.fixture
+def evaluations(monkeypatch):
+    """A list that grows by one at every evaluation of the denoiser."""
     calls = []
     real_forward = DenoiserUNet.forward
     monkeypatch.setattr(DenoiserUNet, "forward", lambda self, *a: (calls.append(1), real_forward(self, *a))[1])
+    return calls
+
+
+def test_cancel_stops_within_one_step(weights, evaluations):
+    calls = evaluations
     seen = []
     with pytest.raises(Cancelled):
         drive(get_engine("diffusion").run(InpaintRequest(image(), damage(), {
@@ -164,10 +171,8 @@ def test_cancel_stops_within_one_step(weights, monkeypatch):
     assert len(calls) == 3  # each progress with a preview follows one evaluation
 
 
-def test_cancel_while_pconv_estimates_the_anchor_stops_before_sampling(weights, monkeypatch):
-    calls = []
-    real_forward = DenoiserUNet.forward
-    monkeypatch.setattr(DenoiserUNet, "forward", lambda self, *a: (calls.append(1), real_forward(self, *a))[1])
+def test_cancel_while_pconv_estimates_the_anchor_stops_before_sampling(weights, evaluations):
+    calls = evaluations
     seen = []
     with pytest.raises(Cancelled):
         drive(get_engine("diffusion").run(InpaintRequest(image(), damage(), {"weights": str(weights), "device": "cpu"})),
