@@ -12,6 +12,9 @@ Two methods:
 - ``statistics``: the colour-statistics baseline (a and b of each region matched to a ring
   of intact colour around it); needs no weights.
 
+With either, the conservator's colour hints then pull the colour near each of them
+(:func:`~muralstudio.ops.hints.spread_hints`).
+
 Both run at a working scale, the scale the network was trained at
 (:mod:`muralstudio.engines.colorize_scale` plans the crops, shrinks them and brings the
 change of chroma back to full resolution along the scan's lightness edges).
@@ -44,7 +47,7 @@ from muralstudio.engines.colorize_scale import finish, plan_jobs, shrink, workin
 from muralstudio.ops.blend import TileBlender
 from muralstudio.ops.colour import match_surroundings
 from muralstudio.ops.crop import Box, network_tiles
-from muralstudio.ops.hints import HINT_RADIUS, hint_maps
+from muralstudio.ops.hints import HINT_RADIUS, hint_maps, spread_hints
 
 if TYPE_CHECKING:
     from muralstudio.nets.colorize import ColorizeUNet
@@ -111,13 +114,17 @@ def network_delta(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
                 blender.add(t, _run_net(model, lab[t.slices], estimate[t.slices], region[t.slices], local))
             yield i + 1, len(tiles)
         ab = blender.result()
+    ab = spread_hints(ab, lab[..., 0], region, hints)
     return np.where(region[..., None], ab - lab[..., 1:], 0.0).astype(np.float32)
 
 
-def statistics_delta(lab: np.ndarray, region: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
-    """Change of a, b (h, w, 2) the colour-statistics baseline makes inside ``region``; a region
-    with no intact colour around takes ``prior``'s colour per lightness when one is given."""
-    return (match_surroundings(lab, region, RING, prior)[..., 1:] - lab[..., 1:]).astype(np.float32)
+def statistics_delta(lab: np.ndarray, region: np.ndarray, prior: np.ndarray | None = None,
+                     hints: list[tuple[float, float, float, float]] = ()) -> np.ndarray:
+    """Change of a, b (h, w, 2) the colour-statistics baseline makes inside ``region``, hints
+    spread over it; a region with no intact colour around takes ``prior``'s colour per
+    lightness when one is given."""
+    ab = spread_hints(match_surroundings(lab, region, RING, prior)[..., 1:], lab[..., 0], region, list(hints))
+    return (ab - lab[..., 1:]).astype(np.float32)
 
 
 # -- the engine ---------------------------------------------------------------------------
@@ -144,14 +151,14 @@ class ColorizeEngine(Engine):
     label = "Colour restoration"
     description = ("Restores the colour of faded regions, or colours a grey scan, keeping its "
                    "lightness: by the colour statistics of the intact paint around each region, or "
-                   "by a trained network (a weights file) steered by colour hints.")
+                   "by a trained network (a weights file); colour hints steer either.")
     takes_hints = True
     needs_rgb = True
     params = (
         ParamSpec("method", "Method", "choice", "statistics", choices=METHODS, in_name=False,
                   help="statistics: match the colour around each region (no weights needed); "
-                       "network: a trained colorization network (takes colour hints; no weights "
-                       "are shipped yet, give a .pt file)."),
+                       "network: a trained colorization network (no weights are shipped yet, give "
+                       "a .pt file). Colour hints steer both."),
         ParamSpec("weights", "Weights", "path", SHIPPED, in_name=False,
                   help="'colorize' for the shipped model, or a .pt weights file."),
         ParamSpec("margin", "Context margin", "int", 96, 0, 2048, in_name=False,
@@ -175,8 +182,8 @@ class ColorizeEngine(Engine):
             w = str(params.get("weights", SHIPPED)).strip() or SHIPPED
             if w != SHIPPED:
                 parts.append(f"weights={Path(w).stem}")
-            if params.get("hints"):
-                parts.append(f"hints={len(params['hints'])}")
+        if params.get("hints"):
+            parts.append(f"hints={len(params['hints'])}")
         return " ".join(parts)
 
     def run(self, request: InpaintRequest) -> EngineRun:
@@ -193,7 +200,7 @@ class ColorizeEngine(Engine):
             model, weights, _ = MODEL.load(params["weights"], params["device"])
         image, mask = request.image, request.mask
         h, w = mask.shape
-        used = [hint for hint in request.hints if use_net and 0 <= round(hint.y) < h and 0 <= round(hint.x) < w
+        used = [hint for hint in request.hints if 0 <= round(hint.y) < h and 0 <= round(hint.x) < w
                 and mask[int(round(hint.y)), int(round(hint.x))]]
         jobs = plan_jobs(mask, params["margin"], params["work_side"])
         mult = model.multiple if model is not None else 1
@@ -202,9 +209,7 @@ class ColorizeEngine(Engine):
         total, done = sum(counts), 0
         n = len(jobs)
         note = ""
-        if request.hints and not use_net:
-            note = " (colour hints are used only by the network method)"
-        elif len(used) < len(request.hints):
+        if len(used) < len(request.hints):
             note = f" ({len(request.hints) - len(used)} hint(s) outside the marked region not used)"
         yield Progress(0.0, f"Restoring the colour of {n} region{'s' if n != 1 else ''}{note}")
         patches: list[Patch] = []
@@ -212,8 +217,8 @@ class ColorizeEngine(Engine):
             pixels = image[job.box.slices]
             lab, region = shrink(pixels, mask[job.box.slices], job.size)
             where = f"Region {i + 1} of {n}"
+            hints = working_hints(used, mask, job)
             if model is not None:
-                hints = working_hints(used, mask, job)
                 at = done  # progress of the jobs before this one
 
                 def tile_progress(t: int, tiles: int) -> Progress:
@@ -221,7 +226,7 @@ class ColorizeEngine(Engine):
 
                 delta = yield from _relay(network_delta(model, lab, region, hints, params["tile"]), tile_progress)
             else:
-                delta = statistics_delta(lab, region)
+                delta = statistics_delta(lab, region, hints=hints)
                 yield Progress((done + 1) / total, where)
             done += counts[i] - 1
             hole = mask[job.paste.slices]

@@ -14,7 +14,8 @@ kept in the network: it is the estimate for regions with no intact colour around
 
 Validation uses whole windows of the held-out validation murals faded from a fixed seed: the
 mean CIEDE2000 inside the region of the faded input, of the colour-statistics baseline (the
-prior for grey windows), of the network without hints and with 5 hints. The weights kept are
+prior for grey windows), of the network without hints and with 5 hints (spread over the
+result as the engine spreads them). The weights kept are
 those with the largest improvement over the baseline.
 """
 
@@ -34,7 +35,7 @@ from muralstudio.core.progress import Progress
 from muralstudio.nets.colorize import ARCH, PRIOR_BINS, ColorizeConfig, ColorizeUNet, pack_inputs
 from muralstudio.nets.weights import choose_device, load_state, load_weights
 from muralstudio.ops.colour import ciede2000, lightness_prior, match_surroundings, rgb_to_lab
-from muralstudio.ops.hints import hint_maps
+from muralstudio.ops.hints import hint_maps, spread_hints
 from muralstudio.train.fading import FadedSample, faded_sample, sample_hints
 from muralstudio.train.loop import LoopState, RunFiles, save_checkpoint, save_weights, start_state, timed_loop
 from muralstudio.train.patches import PatchConfig, PatchSource, far_apart, image_files, load_rgb8
@@ -200,7 +201,8 @@ class ColorizeRun:
 
     def validate(self) -> dict[str, float]:
         plain = self._val_ab([[] for _ in self.val])
-        hinted = self._val_ab(self.val_hints)
+        hinted = [spread_hints(ab, s.faded.faded[..., 0], s.faded.mask, h)  # as the engine does
+                  for ab, s, h in zip(self._val_ab(self.val_hints), self.val, self.val_hints)]
         de_net = float(np.mean([region_de(p, s.faded) for p, s in zip(plain, self.val)]))
         de_hints = float(np.mean([region_de(p, s.faded) for p, s in zip(hinted, self.val)]))
         de_base = float(np.mean(self.baseline))

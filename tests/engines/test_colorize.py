@@ -159,10 +159,10 @@ def test_hints_reach_the_network_at_working_scale(weights):
     # the whole image is the region: no ring around it, so the estimate is the prior's colour
     lightness = (x[0].numpy() + 1) * 50
     np.testing.assert_allclose(x[3:5].permute(1, 2, 0).numpy() * AB_SCALE, prior_ab(lightness, PRIOR.numpy()), atol=0.01)
-    # the result changes near the hint, and stays the same far from it (lightness never)
+    # the result changes near the hint, less far from it (lightness never); the hint's pull
+    # reaches 24 working pixels, half this image, so the corners change a little too
     diff = np.abs(hinted.astype(int) - plain.astype(int)).max(axis=2)
-    assert diff[36:45, 56:65].max() > 0
-    assert diff[:, :8].max() == 0 and diff[88:].max() == 0
+    assert diff[36:45, 56:65].mean() > 3 * max(diff[:, :8].mean(), diff[88:].mean())
     assert lightness_change(hinted, img, m).max() < 0.6
 
 
@@ -262,9 +262,8 @@ def test_statistics_method_needs_no_weights_and_matches_the_ring(tmp_path, monke
     m = np.zeros((H, W), bool)
     m[30:70, 40:100] = True  # ... with a faded patch
     img = faded(clean, m, keep=0.1)
-    result = run(img, m, hints=[ColourHint(40, 50, (1, 0, 0))], method="statistics", work_side=work_side)
+    result = run(img, m, method="statistics", work_side=work_side)
     assert result.weights_sha256 is None and result.name == "colorize method=statistics"
-    assert result.params["hints"] == []
     out = apply_patches(img, result.patches)
     assert np.array_equal(out[~m], img[~m])
     ring = rgb_to_lab(clean)[~m][:, 1:].mean(axis=0)
@@ -273,6 +272,18 @@ def test_statistics_method_needs_no_weights_and_matches_the_ring(tmp_path, monke
     assert np.abs(before - ring).max() > 10
     assert np.abs(after - ring).max() < 1.5
     assert lightness_change(out, img, m).mean() < 0.15
+    # a hint of another colour pulls the colour around it, with either method
+    hint = ColourHint(50, 70, (0.75, 0.35, 0.3), "pigment: red ochre")
+    hinted = run(img, m, hints=[hint], method="statistics", work_side=work_side)
+    assert hinted.name == "colorize method=statistics hints=1" and hinted.params["hints"] == [hint.to_dict()]
+    out2 = apply_patches(img, hinted.patches)
+    assert np.array_equal(out2[~m], img[~m])
+    red = rgb_to_lab(np.asarray([hint.rgb], np.float32))[0, 1]
+    at = lambda o: rgb_to_lab(o)[46:55, 66:75, 1].mean()  # noqa: E731
+    assert at(out2) > at(out) + 0.3 * (red - at(out))
+    corner = lambda o: rgb_to_lab(o)[30:34, 40:44, 1].mean()  # noqa: E731  (a region corner, 40 px away)
+    assert corner(out2) - corner(out) < 0.5 * (at(out2) - at(out))
+    assert lightness_change(out2, img, m).mean() < 0.15
 
 
 def test_upsample_matches_bilinear_resize_and_bands_agree():
