@@ -69,7 +69,8 @@ def _provenance(text: str | None, cls: DamageClass) -> Provenance:
             recorded = json.loads(text).get("provenance", {})
         except (ValueError, AttributeError):
             recorded = {}
-    known = {k: recorded[k] for k in ("engine", "params", "seed", "weights_sha256", "elapsed_s", "created", "software") if k in recorded}
+    keys = ("engine", "params", "seed", "weights_sha256", "elapsed_s", "created", "software", "other_weights")
+    known = {k: recorded[k] for k in keys if k in recorded}
     known.setdefault("engine", "unknown (not recorded in the restored file)")
     known.setdefault("params", {})
     return Provenance(classes=(cls.value,), **known)

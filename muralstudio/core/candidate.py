@@ -31,6 +31,7 @@ class Provenance:
     weights_sha256: str | None = None
     elapsed_s: float = 0.0
     created: str = field(default_factory=now_iso)
+    other_weights: dict[str, str] = field(default_factory=dict)  # role → sha256 of further networks used
     software: str = f"muralstudio {__version__}"
     classes: tuple[str, ...] = ()
 

@@ -95,6 +95,7 @@ class InpaintResult:
     weights_sha256: str | None = None
     elapsed_s: float = 0.0
     name: str = ""  # short candidate name; the provenance's full name when empty
+    other_weights: dict[str, str] = field(default_factory=dict)  # role → sha256 of further networks used
     alternatives: list[InpaintResult] = field(default_factory=list)  # more candidates of the run (other seeds)
 
     def all_results(self) -> list[InpaintResult]:
@@ -109,6 +110,7 @@ class InpaintResult:
             weights_sha256=self.weights_sha256,
             elapsed_s=round(self.elapsed_s, 3),
             classes=classes,
+            other_weights=dict(self.other_weights),
         )
 
     def to_candidate(self, classes: tuple[str, ...] = ()) -> Candidate:

@@ -197,7 +197,10 @@ class DiffusionEngine(Engine):
         params = self.resolve_params(request.params)
         clock = Stopwatch()
         model, weights, _ = MODEL.load(params["weights"], params["device"])
-        anchor_net = pconv.MODEL.load(params["anchor_weights"], params["device"])[0] if params["anchor"] > 0 else None
+        anchor_net, others = None, {}
+        if params["anchor"] > 0:  # the PConv weights that shaped the colour are part of the provenance
+            anchor_net, anchor_weights, _ = pconv.MODEL.load(params["anchor_weights"], params["device"])
+            others["anchor"] = anchor_weights.sha256
         image, mask = request.image, request.mask
         guide = request.guide if request.guide is not None and params["guide"] != "none" else np.zeros_like(mask)
         crops = plan_crops(mask, params["margin"])
@@ -244,7 +247,7 @@ class DiffusionEngine(Engine):
             # each candidate's parameters reproduce exactly that candidate
             results.append(InpaintResult(self.name, patches, dict(params, seed=seed, candidates=1), seed=seed,
                                          weights_sha256=weights.sha256, elapsed_s=cand_clock.elapsed,
-                                         name=self.candidate_name(params, seed)))
+                                         name=self.candidate_name(params, seed), other_weights=dict(others)))
         first = results[0]
         first.alternatives = results[1:]
         first.elapsed_s = max(first.elapsed_s, clock.elapsed - sum(r.elapsed_s for r in results[1:]))

@@ -194,11 +194,13 @@ def _candidates(doc: Mural, metrics: dict[str, dict[str, float]] | None, labels:
     for cand in doc.candidates:
         p = cand.provenance
         params = ", ".join(f"{k}={v}" for k, v in sorted(p.params.items())) or "–"
+        shas = ([p.weights_sha256[:12]] if p.weights_sha256 else []) + [
+            f"{role} {sha[:12]}" for role, sha in sorted(p.other_weights.items())]
         cells = [
             '<td title="chosen">★</td>' if cand.id == doc.chosen_id else "<td></td>",
             f"<td>{_e(cand.name)}</td>", f"<td>{_e(p.engine)}</td>", f"<td>{_e(params)}</td>",
             f"<td>{_e('–' if p.seed is None else p.seed)}</td>",
-            f"<td><code>{_e(p.weights_sha256[:12]) if p.weights_sha256 else '–'}</code></td>",
+            f"<td><code>{_e('; '.join(shas) or '–')}</code></td>",
             f'<td class="num">{p.elapsed_s:.2f}</td>', f'<td class="num">{cand.restored_area():,}</td>',
         ]
         figures = (metrics or {}).get(cand.id, {})

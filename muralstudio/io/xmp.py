@@ -69,6 +69,7 @@ def provenance_record(doc: Mural, restored: tuple[int, dict[str, int], int] | No
             "parameters": _plain(prov.params),
             "seed": _plain(prov.seed),
             "weights_sha256": prov.weights_sha256,
+            "other_weights": dict(prov.other_weights),
             "software": prov.software,
             "created": prov.created,
             "elapsed_s": float(prov.elapsed_s),
@@ -142,6 +143,8 @@ def xmp_packet(provenance: dict[str, Any], description: str = "") -> bytes:
         for key, name in (("seed", "Seed"), ("weights_sha256", "WeightsSHA256")):
             if rest.get(key) is not None:
                 fields.append(_text(f"muralstudio:{name}", rest[key]))
+        if rest.get("other_weights"):
+            fields.append(_text("muralstudio:OtherWeightsSHA256", json.dumps(rest["other_weights"], sort_keys=True)))
         fields.append(_text("muralstudio:Software", rest["software"]))
         fields.append(_text("muralstudio:Created", rest["created"]))
         fields.append(_text("muralstudio:RestoredPixels", rest["restored_pixels"]))

@@ -13,7 +13,7 @@ from muralstudio.engines import InpaintRequest, drive, engine_names, get_engine
 from muralstudio.engines import diffusion as engine_mod
 from muralstudio.engines import models as models_mod
 from muralstudio.nets.diffusion import ARCH, DenoiserUNet, DiffusionConfig
-from muralstudio.nets.weights import weights_bytes
+from muralstudio.nets.weights import manifest, weights_bytes
 
 H, W = 80, 96
 TINY = DiffusionConfig(base=8, depth=2, max_width=16, time_dim=16)
@@ -97,6 +97,9 @@ def test_anchor_draws_broad_colour_towards_pconv_and_keeps_each_candidates_detai
     def low(x):
         return _blur(x, engine_mod.ANCHOR_SIGMA)[hole]
 
+    assert own.other_weights == {} and set(tied.other_weights) == {"anchor"}  # the PConv weights used, recorded
+    assert tied.other_weights["anchor"] == manifest()["models"]["pconv"]["sha256"]
+    assert tied.to_candidate().provenance.other_weights == tied.other_weights
     b = base.astype(np.float32) / 255
     assert np.abs(low(tied0) - low(b)).mean() < 0.3 * np.abs(low(own0) - low(b)).mean()
     assert not np.array_equal(tied0, tied1)  # candidates still differ in their detail

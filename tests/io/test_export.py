@@ -76,7 +76,8 @@ def make_doc(dtype=np.uint16, channels: int = 3, *, choose: bool = True, source:
             Patch(45, 55, rng.integers(0, top, (30, 40, channels), endpoint=True).astype(dtype), m2),
             Patch(52, 62, rng.integers(0, top, (4, 4, channels), endpoint=True).astype(dtype), m3),
         ]
-        cand = Candidate(Provenance("telea", {"radius": 3}, seed=7, weights_sha256="ab" * 32), patches)
+        cand = Candidate(Provenance("telea", {"radius": 3}, seed=7, weights_sha256="ab" * 32,
+                                    other_weights={"anchor": "cd" * 32}), patches)
         doc.add_candidate(cand)
         doc.choose(cand.id)
     return doc
@@ -135,6 +136,7 @@ def check_xmp(packet: bytes, doc: Mural) -> None:
     assert props["muralstudio:Engine"] == "telea"
     assert props["muralstudio:Seed"] == "7"
     assert props["muralstudio:WeightsSHA256"] == "ab" * 32
+    assert json.loads(props["muralstudio:OtherWeightsSHA256"]) == {"anchor": "cd" * 32}
     assert json.loads(props["muralstudio:Parameters"]) == {"radius": 3}
     record = provenance_from_xmp(packet)
     assert record["restoration"]["restored_area"] == provenance_dict(doc)["restoration"]["restored_area"]

@@ -60,7 +60,7 @@ def _document(image: RasterImage) -> Mural:
                crack[8:16, 4:44].copy())
     p2 = Patch(28, 48, px[28:47, 48:62].copy(), loss[28:47, 48:62].copy())
     prov = Provenance("telea", {"radius": 3, "margin": 24}, seed=7, elapsed_s=1.5,
-                      classes=("crack", "loss"))
+                      classes=("crack", "loss"), other_weights={"anchor": "cd" * 32})
     first = Candidate(prov, [p1, p2], notes="Looks plausible — check the halo.")
     second = Candidate(Provenance("ns", {"radius": 5}), [p2], name="Navier–Stokes")
     doc.add_candidate(first)

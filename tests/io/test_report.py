@@ -36,7 +36,8 @@ def make_doc(tmp_path: Path, *, choose: bool = True) -> Mural:
     cand = Candidate(Provenance("telea", {"radius": 3}, seed=7, weights_sha256="ab" * 32, elapsed_s=1.5),
                      [Patch(60, 120, np.full((40, 60, 3), 1000, np.uint16), np.ones((40, 60), bool))],
                      name="fill <one>")
-    other = Candidate(Provenance("diffusion", {"steps": 20}, seed=1), [], name="second try")
+    other = Candidate(Provenance("diffusion", {"steps": 20}, seed=1, weights_sha256="ef" * 32,
+                                 other_weights={"anchor": "cd" * 32}), [], name="second try")
     doc.add_candidate(cand)
     doc.add_candidate(other)
     if choose:
@@ -81,6 +82,7 @@ def test_report_sections_images_and_escaping(tmp_path):
         assert f'<section id="{sid}">' in text
     assert "wall &lt;east&gt;.tif" in text and "telea" in text and "diffusion" in text
     assert "fill &lt;one&gt;" in text and "second try" in text and "★" in text
+    assert "<code>abababababab</code>" in text and "<code>efefefefefef; anchor cdcdcdcdcdcd</code>" in text
     assert "2,400 pixels" in text and "16-bit" in text and "sRGB" in text
     assert "A. &lt;Conservator&gt;" in text and "good &amp; fine" in text and "Textural detail" in text
     assert '<td class="num">3.60</td>' in text  # mean of 4, 4, 4, 4 and 2 over both raters
