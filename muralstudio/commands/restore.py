@@ -112,13 +112,22 @@ def run_restore(
         if guide is not None:
             guide_map = read_mask(guide, (info.height, info.width))
     out_dir = jobs[0].output.parent
+    made = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # folders this run creates
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir.mkdir(parents=True, exist_ok=True)  # now, so an unwritable place fails before a long run
     except OSError as exc:
         raise ImageWriteError(f"Cannot create the output folder {out_dir}: {exc.strerror}.") from None
-    for i, job in enumerate(jobs, start=1):
-        label = f"[{i}/{len(jobs)}] {job.image.name}" if len(jobs) > 1 else job.image.name
-        _restore_one(job, engine_name, resolved, label, quiet, hint_list, guide_map)
+    try:
+        for i, job in enumerate(jobs, start=1):
+            label = f"[{i}/{len(jobs)}] {job.image.name}" if len(jobs) > 1 else job.image.name
+            _restore_one(job, engine_name, resolved, label, quiet, hint_list, guide_map)
+    except BaseException:
+        for folder in made:  # innermost first: a failed run leaves no empty folders behind
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty (something was written) or not ours to remove
+        raise
     return len(jobs)
 
 

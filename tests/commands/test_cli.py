@@ -117,6 +117,8 @@ BAD = {
     "empty input folder": ["restore", "{t}/dir", "--mask", "{t}/mask.png", "--out", "{t}/out"],
     "eval missing folder": ["eval", "--gt", "{t}/nope", "--mask", "{t}/dir", "--pred", "{t}/dir"],
     "missing argument": ["restore", "{t}/img.png", "--out", "{t}/o.png"],
+    "missing weights, new folder": ["restore", "{t}/img.png", "--mask", "{t}/mask.png", "--engine", "pconv",
+                                    "--param", "weights={t}/nope.pt", "--out", "{t}/new/deeper/o.png", "-q"],
 }
 
 
