@@ -132,7 +132,7 @@ def test_candidates_come_from_consecutive_seeds_and_a_seed_reproduces_its_candid
     cands = result.all_results()
     assert [c.seed for c in cands] == [7, 8, 9]
     assert [c.name for c in cands] == [
-        f"diffusion weights=tiny steps=3 scales=2 strength=0.5 anchor=0.5 detail=0.6 guide=drawn seed={s}" for s in (7, 8, 9)]
+        f"diffusion weights=tiny steps=3 scales=2 strength=0.5 anchor=0.5 detail=0.95 guide=drawn seed={s}" for s in (7, 8, 9)]
     outs = [apply_patches(img, c.patches) for c in cands]
     assert not np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[1], outs[2])
     again = drive(get_engine("diffusion").run(InpaintRequest(img, m, cands[1].params)))  # a candidate's own parameters make it again
