@@ -61,7 +61,7 @@ def test_registered_with_its_params():
     assert eng.takes_guide and not eng.takes_hints
     assert specs["candidates"].default == 3 and specs["steps"].default == 20 and specs["scales"].default == 2
     assert specs["weights"].default == "diffusion" and specs["strength"].default == 0.5
-    assert specs["detail"].default == 0.6 and specs["anchor"].default == 0.5
+    assert specs["detail"].default == 0.95 and specs["anchor"].default == 0.5
     assert specs["anchor_weights"].default == "pconv"
 
 
