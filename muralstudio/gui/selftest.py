@@ -5,8 +5,8 @@ few seconds (rendering, panels, timers), checks the window icon and the About fa
 runs every shipped model of the manifest on a small image (restoring a hole, or detecting;
 the sha256 of the weights used checked against the manifest), closes the window and exits:
 0 when all went well, 1 when something failed (each failure on one line of stderr). It
-leaves no trace: settings go to a temporary file and the autosave slot is removed on exit. Packaging's ``check_build.py`` runs it inside the frozen
-app, offscreen.
+leaves no trace: settings go to a temporary file and the autosave slot is removed on exit.
+Packaging's ``check_build.py`` runs it inside the frozen app, offscreen.
 """
 
 from __future__ import annotations
