@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch", type=int, help="patches per step")
     t.add_argument("--patch", type=int, help="patch size in pixels")
     t.add_argument("--lr", type=float, help="learning rate")
+    t.add_argument("--ema", type=float, help="diffusion: decay of the weight average that is validated and saved "
+                                             "(default 0.999; 0 saves the raw weights)")
     t.add_argument("--base", type=int, help="width of the first level")
     t.add_argument("--depth", type=int, help="number of levels")
     t.add_argument("--bf16", action="store_true", help="bf16 autocast")
@@ -230,7 +232,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "train":
         from muralstudio.commands.train import run_train
 
-        options = {k: v for k in ("loss", "batch", "patch", "lr", "device") if (v := getattr(args, k)) is not None}
+        options = {k: v for k in ("loss", "batch", "patch", "lr", "ema", "device") if (v := getattr(args, k)) is not None}
         net = {k: v for k in ("base", "depth") if (v := getattr(args, k)) is not None}
         if net and args.model == "pconv":
             options["net"] = {"base": 32, "depth": 6, "max_mult": 8, **net}

@@ -69,32 +69,62 @@ def save_weights(files: RunFiles, arch: str, net_config: dict[str, Any], model: 
     atomic_write_bytes(files.config, json.dumps(run_config, indent=2, ensure_ascii=False).encode())
 
 
+class WeightAverage:
+    """An exponential moving average of a network's weights (as diffusion models are usually
+    sampled with): smoother than the weights of any single step, which swing with the noise
+    of the last batches. ``decay`` 0.999 averages over roughly the last thousand steps."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        import copy
+
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        """Move the average towards ``model``; early steps weigh more (warm-up)."""
+        decay = min(self.decay, (1.0 + step) / (10.0 + step))
+        for avg, cur in zip(self.model.parameters(), model.parameters()):
+            avg.lerp_(cur.detach(), 1.0 - decay)
+        for avg, cur in zip(self.model.buffers(), model.buffers()):
+            avg.copy_(cur)
+
+
 def save_checkpoint(files: RunFiles, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    state: LoopState) -> None:
+                    state: LoopState, average: WeightAverage | None = None) -> None:
     import io
 
     buf = io.BytesIO()
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "state": {"step": state.step, "elapsed": state.elapsed, "images": state.images,
-                          "best": state.best, "history": state.history}}, buf)
+    blob = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "state": {"step": state.step, "elapsed": state.elapsed, "images": state.images,
+                      "best": state.best, "history": state.history}}
+    if average is not None:
+        blob["average"] = average.model.state_dict()
+    torch.save(blob, buf)
     atomic_write_bytes(files.checkpoint, buf.getvalue())
 
 
-def load_checkpoint(files: RunFiles, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> LoopState:
+def load_checkpoint(files: RunFiles, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    average: WeightAverage | None = None) -> LoopState:
+    """Restore network, optimiser and (when the checkpoint has one) the weight average; a
+    checkpoint written without an average starts it from the restored network."""
     blob = torch.load(files.checkpoint, map_location="cpu", weights_only=True)
     model.load_state_dict(blob["model"])
     optimizer.load_state_dict(blob["optimizer"])
+    if average is not None:
+        average.model.load_state_dict(blob.get("average", model.state_dict()))
     s = blob["state"]
     return LoopState(int(s["step"]), float(s["elapsed"]), int(s["images"]), dict(s["best"]), list(s["history"]))
 
 
 def start_state(files: RunFiles, model: torch.nn.Module, optimizer: torch.optim.Optimizer, resume: bool,
-                lr: float, log: Callable[[str], None]) -> LoopState:
-    """A fresh state, or with ``resume`` the checkpoint's (network and optimiser restored),
-    continuing at the learning rate ``lr``, which may differ from the interrupted run's."""
+                lr: float, log: Callable[[str], None], average: WeightAverage | None = None) -> LoopState:
+    """A fresh state, or with ``resume`` the checkpoint's (network, optimiser and weight
+    average restored), continuing at the learning rate ``lr``, which may differ from the
+    interrupted run's."""
     if not (resume and files.checkpoint.is_file()):
         return LoopState()
-    state = load_checkpoint(files, model, optimizer)
+    state = load_checkpoint(files, model, optimizer, average)
     for group in optimizer.param_groups:
         group["lr"] = lr
     log(f"resumed at step {state.step} ({state.elapsed / 60:.1f} min done), learning rate {lr:g}")

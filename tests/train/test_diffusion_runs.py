@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from muralstudio.cli import main
 from muralstudio.demo.mural import make_clean_mural
@@ -55,6 +56,8 @@ def test_training_writes_weights_that_validate_and_resumes(murals, tmp_path):
     w = load_weights(out, "diffusion-unet")
     assert w.config == TINY and w.meta["validation"]["gms"] == state.best["gms"]
     assert json.loads(out.with_suffix(".json").read_text())["patch"] == 32
+    ckpt = torch.load(out.with_suffix(".ckpt"), map_location="cpu", weights_only=True)
+    assert ckpt["average"].keys() == ckpt["model"].keys()  # the weight average is kept for resuming
     cfg.resume, cfg.minutes = True, 0.1
     again = drive(train_diffusion(cfg, log=logs.append))
     assert again.step > state.step and any("resumed at step" in line for line in logs)
@@ -71,3 +74,6 @@ def test_cli_trains_and_refuses_bad_options(murals, tmp_path, capsys):
     code = main(["train", "pconv", "--data", str(murals), "--minutes", "0.01", "--out", str(tmp_path / "p.pt"),
                  "--drawings", str(murals), "-q"])
     assert code != 0 and "--drawings goes with train diffusion" in capsys.readouterr().err
+    code = main(["train", "diffusion", "--data", str(murals), "--minutes", "0.01", "--out", str(out), "--force",
+                 "--ema", "1", "-q"])
+    assert code != 0 and "--ema must be" in capsys.readouterr().err
