@@ -1,7 +1,7 @@
 """Diffusion against OpenCV Telea and PConv on the validation murals, by hole ratio, in one run;
 and the time one candidate of a 256 × 256 region takes.
 
-    python benchmarks/diffusion_quality.py [--weights diffusion|FILE] [--per-image 1] [--seed 2026] [--out DIR]
+    python benchmarks/diffusion_quality.py [--weights diffusion|FILE] [--per-image 2] [--seed 2026] [--out DIR]
 
 Validation split: the whole images of ``muralstudio.train.patches.VALIDATION_IMAGES``, never
 trained on. From each, ``--per-image`` 512 × 512 crops (far apart, seed ``--seed``) each get one
@@ -75,7 +75,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--weights", default="diffusion", help="shipped name or weight file")
     ap.add_argument("--pconv", default="pconv", help="PConv weights (shipped name or file); 'none' leaves it out")
-    ap.add_argument("--per-image", type=int, default=1, help="512² crops per image and group")
+    ap.add_argument("--per-image", type=int, default=2, help="512² crops per image and group")
     ap.add_argument("--seed", type=int, default=2026, help="draws the crops and masks; change it for a fresh set")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     args = ap.parse_args()
