@@ -127,7 +127,6 @@ class DiffusionRun:
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=1e-4)
         self.average = WeightAverage(self.model, cfg.ema) if cfg.ema > 0 else None
         self.files = RunFiles(Path(cfg.out))
-        self._step = 0
 
     @property
     def sampled(self) -> DenoiserUNet:
@@ -193,9 +192,8 @@ class DiffusionRun:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
-        self._step += 1
         if self.average is not None:
-            self.average.update(self.model, self._step)
+            self.average.update(self.model)
         return float(loss.detach()), n
 
     @torch.no_grad()
@@ -229,7 +227,6 @@ class DiffusionRun:
     def run(self) -> Generator[Progress, None, LoopState]:
         cfg = self.cfg
         state = start_state(self.files, self.model, self.optimizer, cfg.resume, cfg.lr, self.log, self.average)
-        self._step = state.step
         if state.step and state.best.get("patch") != cfg.patch:
             state.best = {}
         seconds = cfg.minutes * 60

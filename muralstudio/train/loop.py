@@ -79,11 +79,14 @@ class WeightAverage:
 
         self.decay = decay
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        self.updates = 0  # since the average started; sets the warm-up
 
     @torch.no_grad()
-    def update(self, model: torch.nn.Module, step: int) -> None:
-        """Move the average towards ``model``; early steps weigh more (warm-up)."""
-        decay = min(self.decay, (1.0 + step) / (10.0 + step))
+    def update(self, model: torch.nn.Module) -> None:
+        """Move the average towards ``model``; while the average is young it follows closely
+        (warm-up), so it does not hold on to the weights it started from."""
+        decay = min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
+        self.updates += 1
         for avg, cur in zip(self.model.parameters(), model.parameters()):
             avg.lerp_(cur.detach(), 1.0 - decay)
         for avg, cur in zip(self.model.buffers(), model.buffers()):
@@ -100,6 +103,7 @@ def save_checkpoint(files: RunFiles, model: torch.nn.Module, optimizer: torch.op
                       "best": state.best, "history": state.history}}
     if average is not None:
         blob["average"] = average.model.state_dict()
+        blob["average_updates"] = average.updates
     torch.save(blob, buf)
     atomic_write_bytes(files.checkpoint, buf.getvalue())
 
@@ -113,6 +117,7 @@ def load_checkpoint(files: RunFiles, model: torch.nn.Module, optimizer: torch.op
     optimizer.load_state_dict(blob["optimizer"])
     if average is not None:
         average.model.load_state_dict(blob.get("average", model.state_dict()))
+        average.updates = int(blob.get("average_updates", 0))
     s = blob["state"]
     return LoopState(int(s["step"]), float(s["elapsed"]), int(s["images"]), dict(s["best"]), list(s["history"]))
 

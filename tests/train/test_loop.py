@@ -22,7 +22,8 @@ def test_the_average_moves_towards_the_network_by_one_minus_decay_and_copies_buf
         for p in net.parameters():
             p.add_(1.0)
         net[1].running_mean.fill_(3.0)
-    avg.update(net, step=1000)  # past the warm-up: decay 0.9
+    avg.updates = 1000  # past the warm-up: decay 0.9
+    avg.update(net)
     for old, new, cur in zip(before, avg.model.parameters(), net.parameters()):
         torch.testing.assert_close(new, old + 0.1 * (cur.detach() - old))
     assert torch.equal(avg.model[1].running_mean, net[1].running_mean)
@@ -35,7 +36,7 @@ def test_early_steps_follow_the_network_closely():
     with torch.no_grad():
         for p in net.parameters():
             p.add_(1.0)
-    avg.update(net, step=0)  # warm-up decay 0.1: mostly the new weights
+    avg.update(net)  # the first update: warm-up decay 0.1, mostly the new weights
     gap = max(float((a - c.detach()).abs().max()) for a, c in zip(avg.model.parameters(), net.parameters()))
     assert gap < 0.11
 
@@ -48,12 +49,15 @@ def test_checkpoints_keep_the_average_and_old_ones_start_it_from_the_network(tmp
     with torch.no_grad():
         for p in avg.model.parameters():
             p.fill_(7.0)
+    avg.updates = 42
     save_checkpoint(files, net, opt, LoopState(step=5), avg)
     fresh = WeightAverage(_net(), decay=0.5)
     state = load_checkpoint(files, _net(), torch.optim.SGD(_net().parameters(), lr=0.1), fresh)
     assert state.step == 5 and all(bool((p == 7.0).all()) for p in fresh.model.parameters())
+    assert fresh.updates == 42  # the warm-up does not start over on resume
     save_checkpoint(files, net, opt, LoopState(step=6))  # a run without an average
     restored, other = _net(), WeightAverage(_net(), decay=0.5)
     load_checkpoint(files, restored, torch.optim.SGD(restored.parameters(), lr=0.1), other)
     for a, p in zip(other.model.parameters(), net.parameters()):
         assert torch.equal(a, p.detach())
+    assert other.updates == 0
