@@ -56,9 +56,9 @@ def build_network(weights: Weights, device: torch.device, config_cls: type, net_
 
     from muralstudio.nets.weights import load_state
 
-    known = {f.name for f in fields(config_cls)}
+    kinds = {f.name: type(f.default) for f in fields(config_cls)}  # every field has a plain default
     try:
-        model = net_cls(config_cls(**{k: int(v) for k, v in weights.config.items() if k in known}))
+        model = net_cls(config_cls(**{k: kinds[k](v) for k, v in weights.config.items() if k in kinds}))
     except (TypeError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{weights.path.name} states an unusable network shape: {exc}") from None
     if check is not None:

@@ -4,8 +4,9 @@ Only damaged regions are restored, each with a margin of context (crop-around-da
 A crop is reflect-padded to a multiple of the network's stride; a crop larger than the
 tile size is split into overlapping tiles whose outputs are feathered together with ramp
 weights. The network runs in eval mode without autograd, in channels_last memory format
-(about 1.5x faster on CPU). Known pixels come back bit-identical: only masked pixels are
-taken from the network. Grey images are restored as three equal channels and averaged back.
+(about 1.5x faster on CPU). Stray dots the network leaves deep inside large holes are
+refilled from their surroundings (``muralstudio.ops.specks``) unless switched off. Known
+pixels come back bit-identical: only masked pixels are taken from the network. Grey images are restored as three equal channels and averaged back.
 
 The engine registers even when no trained weights are shipped yet; running it then raises
 a :class:`ModelError` that asks for a weights file. torch is imported only when the engine
@@ -34,6 +35,7 @@ from muralstudio.engines.base import (
 )
 from muralstudio.ops.blend import TileBlender, to_float
 from muralstudio.ops.crop import Box, network_tiles, plan_crops
+from muralstudio.ops.specks import remove_specks
 
 if TYPE_CHECKING:
     from muralstudio.nets.pconv import PConvUNet
@@ -61,9 +63,10 @@ def _run_net(model: PConvUNet, image: np.ndarray, hole: np.ndarray) -> np.ndarra
     return out[0, :, :h, :w].clamp(0.0, 1.0).permute(1, 2, 0).float().cpu().numpy()
 
 
-def restore_tiles(model: PConvUNet, image: np.ndarray, hole: np.ndarray, tile: int = 1024
-                  ) -> Generator[tuple[int, int], None, np.ndarray]:
-    """Restore ``image`` (h, w, 3) float32 in [0, 1] where ``hole`` (h, w) is set.
+def restore_tiles(model: PConvUNet, image: np.ndarray, hole: np.ndarray, tile: int = 1024,
+                  despeckle: bool = True) -> Generator[tuple[int, int], None, np.ndarray]:
+    """Restore ``image`` (h, w, 3) float32 in [0, 1] where ``hole`` (h, w) is set, with stray
+    dots removed from the fill when ``despeckle``.
 
     Yields (tiles done, tiles in all) after each tile so callers can report progress and
     stop between tiles; returns the restored float32 array with known pixels unchanged.
@@ -81,12 +84,15 @@ def restore_tiles(model: PConvUNet, image: np.ndarray, hole: np.ndarray, tile: i
                 blender.add(t, _run_net(model, image[t.slices], hole[t.slices]))
             yield i + 1, len(tiles)
         out = blender.result()
+    if despeckle:
+        out, _ = remove_specks(out, hole)
     return np.where(hole[..., None], out, image).astype(np.float32)
 
 
-def restore_array(model: PConvUNet, image: np.ndarray, hole: np.ndarray, tile: int = 1024) -> np.ndarray:
+def restore_array(model: PConvUNet, image: np.ndarray, hole: np.ndarray, tile: int = 1024,
+                  despeckle: bool = True) -> np.ndarray:
     """:func:`restore_tiles` run to its end: for benchmarks and scripts on a whole image."""
-    run = restore_tiles(model, image, hole, tile)
+    run = restore_tiles(model, image, hole, tile, despeckle)
     while True:
         try:
             next(run)
@@ -110,6 +116,9 @@ class PConvEngine(Engine):
                   help="Pixels of context kept around each damaged region."),
         ParamSpec("tile", "Max tile size", "int", 1024, 64, 8192, in_name=False,
                   help="Larger regions are split into overlapping tiles of at most this size."),
+        ParamSpec("despeckle", "Remove stray dots", "bool", True, in_name=False,
+                  help="Refill the small dark or light dots the network sometimes leaves deep "
+                       "inside large holes."),
         ParamSpec("device", "Device", "choice", "auto", choices=("auto", "cpu", "cuda", "mps"), in_name=False,
                   help="Where the network runs; auto takes CUDA, then MPS, then the CPU."),
     )
@@ -137,7 +146,7 @@ class PConvEngine(Engine):
             rgb = to_float(pixels)
             if rgb.shape[2] == 1:
                 rgb = np.repeat(rgb, 3, axis=2)
-            run = restore_tiles(model, rgb, mask[crop.box.slices], params["tile"])
+            run = restore_tiles(model, rgb, mask[crop.box.slices], params["tile"], params["despeckle"])
             try:
                 while True:
                     try:

@@ -27,11 +27,13 @@ class PartialConv2d(nn.Module):
     (features, updated one-channel mask).
     """
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, bias: bool = True) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, bias: bool = True,
+                 min_valid: float = 0.0) -> None:
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False)
         self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
         self.cin, self.kernel, self.stride = cin, kernel, stride
+        self.min_count = max(1.0, min_valid * cin * kernel * kernel)
         self.register_buffer("ones", torch.ones(1, 1, kernel, kernel), persistent=False)
 
     def forward(self, *parts: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,7 +47,7 @@ class PartialConv2d(nn.Module):
                 for x, m in parts
             )
             valid = (count > 0.5).to(out.dtype)
-            scale = (self.cin * self.kernel * self.kernel) / count.clamp(min=1.0) * valid
+            scale = (self.cin * self.kernel * self.kernel) / count.clamp(min=self.min_count) * valid
         out = out * scale
         if self.bias is not None:
             out = out + self.bias.view(1, -1, 1, 1).to(out.dtype) * valid
@@ -54,11 +56,13 @@ class PartialConv2d(nn.Module):
 
 @dataclass(frozen=True)
 class PConvConfig:
-    """Shape of a PConv U-Net: ``depth`` stride-2 levels, widths ``base * mult`` capped."""
+    """Shape of a PConv U-Net: ``depth`` stride-2 levels, widths ``base * mult`` capped;
+    ``min_valid`` bounds every layer's rescaling (0 = the paper's unbounded one)."""
 
     base: int = 32
     depth: int = 6
     max_mult: int = 8
+    min_valid: float = 0.07
 
     def widths(self) -> list[int]:
         return [self.base * min(2**i, self.max_mult) for i in range(self.depth)]
@@ -71,14 +75,14 @@ class PConvConfig:
         """Input height and width must be multiples of this."""
         return 2**self.depth
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, float]:
         return asdict(self)
 
 
 class _Down(nn.Module):
-    def __init__(self, cin: int, cout: int, kernel: int, norm: bool) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, norm: bool, min_valid: float) -> None:
         super().__init__()
-        self.pconv = PartialConv2d(cin, cout, kernel, stride=2, bias=not norm)
+        self.pconv = PartialConv2d(cin, cout, kernel, stride=2, bias=not norm, min_valid=min_valid)
         self.norm = nn.BatchNorm2d(cout) if norm else nn.Identity()
 
     def forward(self, x: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,9 +91,9 @@ class _Down(nn.Module):
 
 
 class _Up(nn.Module):
-    def __init__(self, cin: int, cskip: int, cout: int, last: bool) -> None:
+    def __init__(self, cin: int, cskip: int, cout: int, last: bool, min_valid: float) -> None:
         super().__init__()
-        self.pconv = PartialConv2d(cin + cskip, cout, 3, bias=last)
+        self.pconv = PartialConv2d(cin + cskip, cout, 3, bias=last, min_valid=min_valid)
         self.norm = nn.Identity() if last else nn.BatchNorm2d(cout)
         self.last = last
 
@@ -111,7 +115,7 @@ class PConvUNet(nn.Module):
         self.config = config
         widths, kernels = config.widths(), config.kernels()
         self.down = nn.ModuleList(
-            _Down(cin, cout, k, norm=i > 0)
+            _Down(cin, cout, k, norm=i > 0, min_valid=config.min_valid)
             for i, (cin, cout, k) in enumerate(zip([channels, *widths[:-1]], widths, kernels))
         )
         skips = [channels, *widths[:-1]]
@@ -119,7 +123,7 @@ class PConvUNet(nn.Module):
         cin = widths[-1]
         for i in reversed(range(config.depth)):
             cout = skips[i] if i > 0 else channels
-            ups.append(_Up(cin, skips[i], cout, last=i == 0))
+            ups.append(_Up(cin, skips[i], cout, last=i == 0, min_valid=config.min_valid))
             cin = cout
         self.up = nn.ModuleList(ups)
 

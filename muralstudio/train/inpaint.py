@@ -47,7 +47,7 @@ class PConvTrainConfig:
     pretrain_share: float = 0.25
     init: str | None = None
     features: str | None = None
-    net: dict[str, int] = field(default_factory=lambda: PConvConfig().to_dict())
+    net: dict[str, float] = field(default_factory=lambda: PConvConfig().to_dict())
     patch: int = 256
     batch: int = 8
     lr: float = 2e-4

@@ -69,7 +69,26 @@ def test_registered_with_its_params():
     specs = {p.name: p for p in eng.params}
     assert specs["weights"].kind == "path" and specs["weights"].default == "pconv"
     assert specs["margin"].default == 64 and specs["tile"].default == 1024
+    assert specs["despeckle"].kind == "bool" and specs["despeckle"].default is True
     assert not specs["device"].in_name
+
+
+def test_despeckle_refills_a_stray_dot_only_when_asked(monkeypatch):
+    # a stand-in network that paints a flat grey fill with one dark dot in the big hole
+    def fake_net(model, image, hole):
+        out = np.full(image.shape, 0.6, np.float32)
+        out[50:56, 60:66] = 0.05
+        return out
+
+    monkeypatch.setattr(engine_mod, "_run_net", fake_net)
+    model = PConvUNet(PConvConfig(4, 3))
+    img = np.full((96, 128, 3), 0.6, np.float32)
+    hole = np.zeros((96, 128), bool)
+    hole[20:90, 20:110] = True
+    clean = engine_mod.restore_array(model, img, hole)
+    assert np.allclose(clean[hole], 0.6, atol=0.01)
+    raw = engine_mod.restore_array(model, img, hole, despeckle=False)
+    assert raw[52, 62, 0] == pytest.approx(0.05)
 
 
 def test_path_kind_coerces_to_stripped_text():
@@ -94,7 +113,7 @@ def test_provenance_and_params(weights):
     result = run(img, m, weights=str(weights), margin="20")
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
     assert result.weights_sha256 == sha
-    assert result.params == {"weights": str(weights), "margin": 20, "tile": 1024, "device": "cpu"}
+    assert result.params == {"weights": str(weights), "margin": 20, "tile": 1024, "despeckle": True, "device": "cpu"}
     cand = result.to_candidate(("loss",))
     assert cand.provenance.weights_sha256 == sha and cand.provenance.engine == "pconv"
     assert cand.name == "pconv weights=tiny"
@@ -207,3 +226,15 @@ def test_unavailable_device_is_a_model_error(weights):
         pytest.skip("CUDA is available here")
     with pytest.raises(ModelError, match="not available"):
         run(image(np.uint8), damage(), weights=str(weights), device="cuda")
+
+
+def test_network_shape_read_with_each_fields_type(tmp_path):
+    torch.manual_seed(0)
+    cfg = PConvConfig(4, 3, min_valid=0.3)
+    path = tmp_path / "bounded.pt"
+    path.write_bytes(weights_bytes(ARCH, cfg.to_dict(), PConvUNet(cfg).state_dict(), {}))
+    model, _ = engine_mod.MODEL.get(path, torch.device("cpu"))
+    assert model.config == cfg  # the float bound is not truncated to an integer
+    old = tmp_path / "old.pt"  # written before the bound existed: gets today's default
+    old.write_bytes(weights_bytes(ARCH, {"base": 4, "depth": 3, "max_mult": 8}, PConvUNet(cfg).state_dict(), {}))
+    assert engine_mod.MODEL.get(old, torch.device("cpu"))[0].config.min_valid == PConvConfig().min_valid

@@ -72,6 +72,32 @@ def test_mask_update_by_hand():
     assert torch.all(out[0, 0][expected == 0] == 0)
 
 
+def test_min_valid_bounds_the_rescaling():
+    # the same lone valid pixel: counted as at least half the window, 1 * 9 / 4.5
+    m = torch.zeros(1, 1, 7, 7)
+    m[0, 0, 3, 3] = 1
+    layer = PartialConv2d(1, 1, 3, bias=False, min_valid=0.5)
+    with torch.no_grad():
+        layer.conv.weight.fill_(1.0)
+    out, valid = layer((torch.ones(1, 1, 7, 7), m))
+    assert out[0, 0, 3, 3].item() == pytest.approx(2.0)
+    assert valid[0, 0, 3, 3] == 1
+    # a window with most of its pixels valid is rescaled as before
+    m = torch.ones(1, 1, 7, 7)
+    m[0, 0, 3, 3] = 0
+    out, _ = layer((torch.ones(1, 1, 7, 7), m))
+    assert out[0, 0, 3, 3].item() == pytest.approx(9.0)
+
+
+def test_every_layer_takes_the_configured_bound():
+    net = PConvUNet(PConvConfig(base=4, depth=3, min_valid=0.25))
+    layers = [m for m in net.modules() if isinstance(m, PartialConv2d)]
+    assert len(layers) == 6
+    assert all(m.min_count == max(1.0, 0.25 * m.cin * m.kernel**2) for m in layers)
+    # weight files written before the bound existed carry no min_valid and get the default
+    assert PConvConfig(**{"base": 32, "depth": 6, "max_mult": 8}).min_valid == PConvConfig().min_valid > 0
+
+
 def test_mask_update_with_stride_two_by_hand():
     m = torch.zeros(1, 1, 8, 8)
     m[0, 0, 5, 2] = 1
