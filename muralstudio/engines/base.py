@@ -22,6 +22,9 @@ from muralstudio.ops.blend import from_float
 from muralstudio.ops.crop import Crop
 
 
+_BOOL_WORDS = {w: True for w in ("1", "true", "yes", "on")} | {w: False for w in ("0", "false", "no", "off")}
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """One engine parameter, described well enough for a form or a CLI option."""
@@ -44,11 +47,13 @@ class ParamSpec:
             elif self.kind == "float":
                 v = float(value)
             elif self.kind == "bool":
-                v = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+                v = value if isinstance(value, bool) else _BOOL_WORDS[str(value).strip().lower()]
             elif self.kind == "path":
                 v = str(value).strip()
             else:
                 v = str(value)
+        except KeyError:
+            raise EngineError(f"{self.label} must be on or off (true/false, yes/no, 1/0), not '{value}'.") from None
         except (TypeError, ValueError):
             raise EngineError(f"{self.label} must be a{'n integer' if self.kind == 'int' else ' number'}, not '{value}'.") from None
         if self.kind == "choice" and v not in self.choices:

@@ -6,7 +6,8 @@ tile size is split into overlapping tiles whose outputs are feathered together w
 weights. The network runs in eval mode without autograd, in channels_last memory format
 (about 1.5x faster on CPU). Stray dots the network leaves deep inside large holes are
 refilled from their surroundings (``muralstudio.ops.specks``) unless switched off. Known
-pixels come back bit-identical: only masked pixels are taken from the network. Grey images are restored as three equal channels and averaged back.
+pixels come back bit-identical: only masked pixels are taken from the network. Grey images
+are restored as three equal channels and averaged back.
 
 The engine registers even when no trained weights are shipped yet; running it then raises
 a :class:`ModelError` that asks for a weights file. torch is imported only when the engine

@@ -111,6 +111,8 @@ BAD = {
     "unknown engine": ["restore", "{t}/img.png", "--mask", "{t}/mask.png", "--engine", "lama", "--out", "{t}/o.png"],
     "bad radius": ["restore", "{t}/img.png", "--mask", "{t}/mask.png", "--radius", "0", "--out", "{t}/o.png"],
     "bad param": ["restore", "{t}/img.png", "--mask", "{t}/mask.png", "--param", "steps=3", "--out", "{t}/o.png"],
+    "bad on/off param": ["restore", "{t}/img.png", "--mask", "{t}/mask.png", "--engine", "pconv",
+                         "--param", "despeckle=maybe", "--out", "{t}/o.png"],
     "overwrite input": ["restore", "{t}/img.png", "--mask", "{t}/mask.png", "--out", "{t}/img.png"],
     "unknown output format": ["restore", "{t}/img.png", "--mask", "{t}/mask.png", "--out", "{t}/o.bmp"],
     "output folder is a file": ["restore", "{t}/dir", "--mask", "{t}/mask.png", "--out", "{t}/afile"],

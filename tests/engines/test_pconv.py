@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from muralstudio.core.candidate import apply_patches
-from muralstudio.core.errors import Cancelled, ModelError
+from muralstudio.core.errors import Cancelled, EngineError, ModelError
 from muralstudio.engines import InpaintRequest, ParamSpec, drive, engine_names, get_engine
 from muralstudio.engines import models as models_mod
 from muralstudio.engines import pconv as engine_mod
@@ -71,6 +71,14 @@ def test_registered_with_its_params():
     assert specs["margin"].default == 64 and specs["tile"].default == 1024
     assert specs["despeckle"].kind == "bool" and specs["despeckle"].default is True
     assert not specs["device"].in_name
+
+
+def test_on_off_parameters_take_words_and_refuse_anything_else():
+    spec = {p.name: p for p in get_engine("pconv").params}["despeckle"]
+    assert [spec.coerce(v) for v in ("on", "Yes", " 1", "true", True)] == [True] * 5
+    assert [spec.coerce(v) for v in ("off", "NO", "0", "false", False)] == [False] * 5
+    with pytest.raises(EngineError, match="Remove stray dots must be on or off"):
+        spec.coerce("maybe")
 
 
 def test_despeckle_refills_a_stray_dot_only_when_asked(monkeypatch):
