@@ -68,7 +68,7 @@ def test_registered_with_its_params():
     assert eng.label == "PConv U-Net (learned)"
     specs = {p.name: p for p in eng.params}
     assert specs["weights"].kind == "path" and specs["weights"].default == "pconv"
-    assert specs["margin"].default == 64 and specs["tile"].default == 1024
+    assert specs["margin"].default == 64 and specs["tile"].default == 1152
     assert specs["despeckle"].kind == "bool" and specs["despeckle"].default is True
     assert not specs["device"].in_name
 
@@ -121,7 +121,7 @@ def test_provenance_and_params(weights):
     result = run(img, m, weights=str(weights), margin="20")
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
     assert result.weights_sha256 == sha
-    assert result.params == {"weights": str(weights), "margin": 20, "tile": 1024, "despeckle": True, "device": "cpu"}
+    assert result.params == {"weights": str(weights), "margin": 20, "tile": 1152, "despeckle": True, "device": "cpu"}
     cand = result.to_candidate(("loss",))
     assert cand.provenance.weights_sha256 == sha and cand.provenance.engine == "pconv"
     assert cand.name == "pconv weights=tiny"
@@ -145,7 +145,7 @@ def test_tiles_are_padded_channels_last_and_blended_over_every_hole_pixel():
     torch.manual_seed(0)
     model = PConvUNet(PConvConfig(4, 3)).eval()
     shapes = []
-    model.register_forward_pre_hook(lambda mod, args: shapes.append(
+    model.down[0].register_forward_pre_hook(lambda mod, args: shapes.append(
         (tuple(args[0].shape), args[0].is_contiguous(memory_format=torch.channels_last))))
     rng = np.random.default_rng(0)
     img = rng.random((90, 121, 3)).astype(np.float32)
