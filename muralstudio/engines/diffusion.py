@@ -211,24 +211,25 @@ class DiffusionEngine(Engine):
         done = 0
         yield Progress(0.0, f"Sampling {n_cand} candidate{'s' if n_cand > 1 else ''} of {n_crops} "
                             f"region{'s' if n_crops > 1 else ''}")
-        results: list[InpaintResult] = []
-        bases: dict[int, np.ndarray] = {}  # PConv's estimate of each region, shared by the candidates
-        for k in range(n_cand):
-            seed = params["seed"] + k
-            cand_clock = Stopwatch()
-            patches: list[Patch] = []
-            for i, (crop, plan) in enumerate(zip(crops, plans)):
-                pixels = image[crop.box.slices]
-                rgb = to_float(pixels)
-                if rgb.shape[2] == 1:
-                    rgb = np.repeat(rgb, 3, axis=2)
-                hole = mask[crop.box.slices]
-                lines = guide[crop.box.slices]
-                if params["guide"] == "drawn+found":
-                    lines = lines | auto_guide(rgb, hole)
-                if anchor_net is not None and i not in bases:
-                    bases[i] = yield from _anchor_estimate(anchor_net, rgb, hole, done / total, i, n_crops)
-                run = sample_region(model, rgb, hole, lines, plan, seed, params["detail"], bases.get(i),
+        # region by region, every candidate of a region in turn: PConv's estimate and the found
+        # guide lines of one region are made once and dropped when the next region starts
+        patches: list[list[Patch]] = [[] for _ in range(n_cand)]
+        seconds = [0.0] * n_cand
+        for i, (crop, plan) in enumerate(zip(crops, plans)):
+            pixels = image[crop.box.slices]
+            rgb = to_float(pixels)
+            if rgb.shape[2] == 1:
+                rgb = np.repeat(rgb, 3, axis=2)
+            hole = mask[crop.box.slices]
+            lines = guide[crop.box.slices]
+            if params["guide"] == "drawn+found":
+                lines = lines | auto_guide(rgb, hole)
+            base = None
+            if anchor_net is not None:
+                base = yield from _anchor_estimate(anchor_net, rgb, hole, done / total, i, n_crops)
+            for k in range(n_cand):
+                cand_clock = Stopwatch()
+                run = sample_region(model, rgb, hole, lines, plan, params["seed"] + k, params["detail"], base,
                                     params["anchor"])
                 try:
                     while True:
@@ -243,11 +244,13 @@ class DiffusionEngine(Engine):
                                        preview_image(estimate))
                 finally:
                     run.close()
-                patches.append(crop_patch(crop, pixels, restored, mask))
-            # each candidate's parameters reproduce exactly that candidate
-            results.append(InpaintResult(self.name, patches, dict(params, seed=seed, candidates=1), seed=seed,
-                                         weights_sha256=weights.sha256, elapsed_s=cand_clock.elapsed,
-                                         name=self.candidate_name(params, seed), other_weights=dict(others)))
+                patches[k].append(crop_patch(crop, pixels, restored, mask))
+                seconds[k] += cand_clock.elapsed
+        # each candidate's parameters reproduce exactly that candidate
+        results = [InpaintResult(self.name, patches[k], dict(params, seed=params["seed"] + k, candidates=1),
+                                 seed=params["seed"] + k, weights_sha256=weights.sha256, elapsed_s=seconds[k],
+                                 name=self.candidate_name(params, params["seed"] + k), other_weights=dict(others))
+                   for k in range(n_cand)]
         first = results[0]
         first.alternatives = results[1:]
         first.elapsed_s = max(first.elapsed_s, clock.elapsed - sum(r.elapsed_s for r in results[1:]))

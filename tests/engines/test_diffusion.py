@@ -155,6 +155,28 @@ def test_progress_per_step_with_previews_across_scales(weights):
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
 
 
+def test_each_region_is_estimated_once_and_every_candidate_covers_every_region(weights, monkeypatch):
+    img = image()
+    m = np.zeros((H, W), bool)
+    m[5:15, 5:20] = m[55:75, 60:90] = True  # two regions far apart
+    estimated = []
+    real = engine_mod.pconv.restore_tiles
+
+    def counting(net, rgb, hole, *a, **k):
+        estimated.append(hole.shape)
+        return (yield from real(net, rgb, hole, *a, **k))
+
+    monkeypatch.setattr(engine_mod.pconv, "restore_tiles", counting)
+    seen = []
+    result = run(img, m, weights, on_progress=seen.append, candidates=3, margin=4)
+    assert len(estimated) == 2  # PConv's estimate made once per region, shared by the candidates
+    for cand in result.all_results():
+        out = apply_patches(img, cand.patches)
+        assert len(cand.patches) == 2 and np.array_equal(out[~m], img[~m]) and np.any(out != img, axis=2)[m].all()
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+
+
 @pytest.fixture
 def evaluations(monkeypatch):
     """A list that grows by one at every evaluation of the denoiser."""
