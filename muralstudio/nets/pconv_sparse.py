@@ -33,10 +33,10 @@ def wanted_sets(want: np.ndarray, levels: int) -> list[np.ndarray]:
     """Boolean (H_i, W_i) maps of the positions each decoder level must produce, finest first,
     for the outputs ``want`` (H, W; both even at every level) of the last layer."""
     sets = [want.astype(bool)]
+    reach = np.ones((4, 4), np.uint8)  # coarse cell c holds fine rows 2c, 2c+1; their windows reach 2c-1 to 2c+2
     for _ in range(levels - 1):
-        grown = cv2.dilate(sets[-1].view(np.uint8), np.ones((3, 3), np.uint8))  # the 3×3 window
-        h, w = grown.shape
-        sets.append(grown.reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3)))  # the coarse cells under it
+        grown = cv2.dilate(sets[-1].view(np.uint8), reach, anchor=(1, 1))
+        sets.append(np.ascontiguousarray(grown[::2, ::2]).view(bool))
     return sets
 
 
