@@ -3,10 +3,12 @@
 Only damaged regions are restored, each with a margin of context (crop-around-damage).
 A crop is reflect-padded to a multiple of the network's stride; a crop larger than the
 tile size is split into overlapping tiles whose outputs are feathered together with ramp
-weights. The network runs in eval mode without autograd, in channels_last memory format
-(about 1.5x faster on CPU), and its decoder only where the hole is
-(``muralstudio.nets.pconv_sparse``: two to three times faster on thin cracks). Stray dots the network leaves deep inside large holes are
-refilled from their surroundings (``muralstudio.ops.specks``) unless switched off. Known
+weights; damage scattered over a large area is cut into pieces that fit one tile
+(:func:`crop_cell`). The network runs in eval mode without autograd, in channels_last
+memory format (about 1.5x faster on CPU), and its decoder only where the hole is
+(``muralstudio.nets.pconv_sparse``: about twice as fast on thin cracks). Stray dots the
+network leaves deep inside large holes are refilled from their surroundings
+(``muralstudio.ops.specks``) unless switched off. Known
 pixels come back bit-identical: only masked pixels are taken from the network. Grey images
 are restored as three equal channels and averaged back.
 

@@ -19,6 +19,12 @@ ARCH = "pconv-unet"  # the architecture name in weight files
 
 
 
+def all_valid(*masks: torch.Tensor) -> bool:
+    """Whether every pixel of every mask is valid (1): a partial convolution over such
+    inputs is a plain one."""
+    return all(bool(m.min() >= 1.0) for m in masks)
+
+
 class PartialConv2d(nn.Module):
     """Conv2d over valid pixels only.
 
@@ -43,9 +49,9 @@ class PartialConv2d(nn.Module):
         as (channels, one-channel mask)."""
         with torch.no_grad():
             pad = (self.kernel // 2,) * 4
-            if all(bool(m.min() >= 1.0) for _, m in masks):  # every window full: nothing to rescale
+            if all_valid(*(m for _, m in masks)):  # every window full: nothing to rescale
                 n, _, h, w = masks[0][1].shape
-                size = ((h + 2 * pad[0] - self.kernel) // self.stride + 1, (w + 2 * pad[0] - self.kernel) // self.stride + 1)
+                size = [(side + 2 * pad[0] - self.kernel) // self.stride + 1 for side in (h, w)]
                 valid = masks[0][1].new_ones(n, 1, *size, dtype=dtype)
                 return valid, valid
             ones = self.ones.to(dtype)
@@ -58,7 +64,7 @@ class PartialConv2d(nn.Module):
         return scale, valid
 
     def forward(self, *parts: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.training and all(bool(m.min() >= 1.0) for _, m in parts):
+        if not self.training and all_valid(*(m for _, m in parts)):
             # nothing to renormalise: a plain convolution, as the class docstring says
             out = self.conv(parts[0][0] if len(parts) == 1 else torch.cat([x for x, _ in parts], dim=1))
             if self.bias is not None:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from muralstudio.nets.pconv import PartialConv2d, PConvUNet, _Down, _Up
+from muralstudio.nets.pconv import PartialConv2d, PConvUNet, _Down, _Up, all_valid
 
 DENSE_ABOVE = 0.9  # a decoder layer runs in full where it must produce this share of its grid
 CHUNK = 16384  # positions gathered at once: bounds the column buffer to a few hundred MB
@@ -55,7 +55,7 @@ def _padded(x: torch.Tensor, m: torch.Tensor | None = None) -> torch.Tensor:
     """``x * m`` (1, C, H, W) as an (H + 2, W + 2, C) map with a border of zeros."""
     c, h, w = x.shape[1:]
     rows = _empty_padded(h, w, c, x)
-    rows[1:-1, 1:-1] = (x if m is None or bool(m.min() >= 1.0) else x * m)[0].permute(1, 2, 0)
+    rows[1:-1, 1:-1] = (x if m is None or all_valid(m) else x * m)[0].permute(1, 2, 0)
     return rows
 
 
@@ -101,7 +101,7 @@ def _sparse_up(layer: _Up, coarse: torch.Tensor, m: torch.Tensor, skip: torch.Te
     mask_out, scale, valid = valid, scale.reshape(-1), valid.reshape(-1)
 
     coarse, fine = coarse.view(-1, cin), _padded(skip, mskip).view(-1, skip.shape[1])
-    coarse_mask = None if bool(m.min() >= 1.0) else _padded(m).view(-1, 1)
+    coarse_mask = None if all_valid(m) else _padded(m).view(-1, 1)
     weight = pc.conv.weight
     coarse_kernels = _coarse_kernels(pc, cin)
     fine_kernel = weight[:, cin:].permute(0, 2, 3, 1).reshape(weight.shape[0], -1)
@@ -155,7 +155,7 @@ def _down(layer: _Down, x: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor,
     """One encoder layer; where every input pixel is valid, one convolution with the batch
     norm folded in, which spares a pass over the layer's output."""
     pc = layer.pconv
-    if not isinstance(layer.norm, torch.nn.BatchNorm2d) or pc.bias is not None or not bool(m.min() >= 1.0):
+    if not isinstance(layer.norm, torch.nn.BatchNorm2d) or pc.bias is not None or not all_valid(m):
         return layer(x, m)
     weight, bias = _folded_norm(layer)
     out = F.relu_(F.conv2d(x, weight, bias, stride=pc.stride, padding=pc.kernel // 2))
