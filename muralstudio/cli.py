@@ -138,8 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch", type=int, help="patches per step")
     t.add_argument("--patch", type=int, help="patch size in pixels")
     t.add_argument("--lr", type=float, help="learning rate")
-    t.add_argument("--ema", type=float, help="diffusion: decay of the weight average that is validated and saved "
-                                             "(default 0.999; 0 saves the raw weights)")
+    t.add_argument("--ema", type=float, help="diffusion, pconv: decay of the weight average that is validated and "
+                                             "saved (0 saves the raw weights; default 0.999 for diffusion, 0 for pconv)")
     t.add_argument("--base", type=int, help="width of the first level")
     t.add_argument("--depth", type=int, help="number of levels")
     t.add_argument("--bf16", action="store_true", help="bf16 autocast")

@@ -45,8 +45,10 @@ def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: 
         raise MuralStudioError("--cracks goes with train detector.")
     if drawings and model != "diffusion":
         raise MuralStudioError("--drawings goes with train diffusion.")
-    if "ema" in options and model != "diffusion":
-        raise MuralStudioError("--ema goes with train diffusion.")
+    if "ema" in options and model not in ("diffusion", "pconv"):
+        raise MuralStudioError("--ema goes with train diffusion and train pconv.")
+    if not 0.0 <= options.get("ema", 0.0) < 1.0:
+        raise MuralStudioError("--ema must be at least 0 and less than 1.")
     if model == "detector":
         from muralstudio.train.detector import DetectorTrainConfig, train_detector
 
@@ -74,8 +76,6 @@ def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: 
         if extra or pretrain or features:
             raise MuralStudioError("train diffusion takes --data, --masks, --drawings, --minutes, --out, --init, "
                                    "--batch, --patch, --lr, --ema, --base, --depth, --device and --resume.")
-        if not 0.0 <= options.get("ema", 0.0) < 1.0:
-            raise MuralStudioError("--ema must be at least 0 and less than 1.")
         cfg = DiffusionTrainConfig([str(d) for d in data], str(out), minutes, masks=[str(m) for m in masks or []],
                                    drawings=[str(d) for d in drawings or []], init=str(init) if init else None,
                                    **options)

@@ -28,7 +28,7 @@ from muralstudio.ops.metrics import psnr
 from muralstudio.train.holes import DEFAULT_KINDS, DEFAULT_RATIOS, HoleSampler, mask_files
 from muralstudio.train.losses import NEEDS_FEATURES, PRESETS, TERMS, InpaintLoss
 from muralstudio.train.loop import (
-    LoopState, RunFiles, save_checkpoint, save_weights, shuffled_batches, start_state, timed_loop, to_tensor,
+    LoopState, RunFiles, WeightAverage, save_checkpoint, save_weights, shuffled_batches, start_state, timed_loop, to_tensor,
 )
 from muralstudio.train.patches import PatchConfig, PatchSource, far_apart, image_files, load_rgb8
 
@@ -67,6 +67,7 @@ class PConvTrainConfig:
     validation_patches: int = 24
     resume: bool = False
     freeze_encoder_norm: bool = False
+    ema: float = 0.0  # decay of the weight average that is validated and saved; 0: the raw weights
 
 
 def _hole_sampler(cfg: PConvTrainConfig, seed: int, validation: bool = False) -> HoleSampler:
@@ -140,7 +141,13 @@ class PConvRun:
             features, self.feature_sha = fnet.features, fw.sha256
         self.loss = InpaintLoss(weights, features)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.average = WeightAverage(self.model, cfg.ema) if cfg.ema > 0 else None
         self.files = RunFiles(Path(cfg.out))
+
+    @property
+    def sampled(self) -> PConvUNet:
+        """The network that is validated and saved: the weight average when there is one."""
+        return self.model if self.average is None else self.average.model
 
     def _train_mode(self) -> None:
         self.model.train()
@@ -161,16 +168,18 @@ class PConvRun:
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
+        if self.average is not None:
+            self.average.update(self.model)
         return float(total.detach()), len(patches)
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        self.model.eval()
+        model = self.sampled.eval()
         scores = []
         for i in range(0, len(self.val_truth), 8):
             truth = to_tensor(self.val_truth[i : i + 8], self.device)
             known = torch.from_numpy(~self.val_holes[i : i + 8]).to(self.device).float()[:, None]
-            comp = composite(truth, known, self.model(truth * known, known).clamp(0, 1))
+            comp = composite(truth, known, model(truth * known, known).clamp(0, 1))
             pred = (comp * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
             scores += [psnr(p, t) for p, t in zip(pred, self.val_truth[i : i + 8])]
         mean = float(np.mean(scores))
@@ -186,17 +195,17 @@ class PConvRun:
 
     def run(self) -> Generator[Progress, None, LoopState]:
         cfg = self.cfg
-        state = start_state(self.files, self.model, self.optimizer, cfg.resume, cfg.lr, self.log)
+        state = start_state(self.files, self.model, self.optimizer, cfg.resume, cfg.lr, self.log, self.average)
         if state.step and state.best.get("patch") != cfg.patch:  # figures on other patch sizes do not compare
             state.best = {}
         seconds = cfg.minutes * 60
 
         def on_best(s: LoopState) -> None:
-            save_weights(self.files, ARCH, cfg.net, self.model, self.meta(s), asdict(cfg))
+            save_weights(self.files, ARCH, cfg.net, self.sampled, self.meta(s), asdict(cfg))
 
         return (yield from timed_loop(
             seconds, lambda: self.step(state.elapsed / seconds), self.validate, on_best,
-            lambda s: save_checkpoint(self.files, self.model, self.optimizer, s), state, "psnr", self.log,
+            lambda s: save_checkpoint(self.files, self.model, self.optimizer, s, self.average), state, "psnr", self.log,
             cfg.validate_every, cfg.checkpoint_every,
         ))
 

@@ -60,6 +60,23 @@ def test_resume_continues_from_the_checkpoint(murals: Path, tmp_path: Path):
     assert second.step > first.step
 
 
+def test_weight_average_is_what_validates_saves_and_resumes(murals: Path, tmp_path: Path):
+    import torch
+
+    out = tmp_path / "net.pt"
+    drive(train_pconv(_config(murals, out, ema=0.9), log=lambda m: None))
+    ckpt = torch.load(out.with_suffix(".ckpt"), weights_only=True)
+    assert ckpt["average"].keys() == ckpt["model"].keys() and ckpt["average_updates"] > 0
+    raw, avg = ckpt["model"], ckpt["average"]
+    assert any(not torch.equal(raw[k], avg[k]) for k in raw if raw[k].is_floating_point())
+    cfg = _config(murals, out, ema=0.9, resume=True)
+    cfg.minutes = 0.1
+    logs: list[str] = []
+    drive(train_pconv(cfg, log=logs.append))
+    assert any(line.startswith("resumed at step") for line in logs)
+    assert torch.load(out.with_suffix(".ckpt"), weights_only=True)["average_updates"] > ckpt["average_updates"]
+
+
 def test_training_refuses_missing_folders(tmp_path: Path):
     with pytest.raises(TrainingError, match="does not exist"):
         drive(train_pconv(PConvTrainConfig([str(tmp_path / "nope")], str(tmp_path / "o.pt"), 1,
@@ -98,6 +115,12 @@ def test_cli_train_and_finetune_give_one_line_errors(tmp_path: Path, murals: Pat
     assert main(["train", "pconv", "--data", str(murals), "--minutes", "1", "--out", str(tmp_path / "o.pt"),
                  "--term", "colour=1"]) == 2
     assert "Unknown loss term colour" in capsys.readouterr().err
+    assert main(["train", "pconv", "--data", str(murals), "--minutes", "1", "--out", str(tmp_path / "o.pt"),
+                 "--ema", "1"]) == 2
+    assert "--ema must be" in capsys.readouterr().err
+    assert main(["train", "colorize", "--data", str(murals), "--minutes", "1", "--out", str(tmp_path / "o.pt"),
+                 "--ema", "0.9"]) == 2
+    assert "--ema goes with" in capsys.readouterr().err
     (tmp_path / "exists.pt").write_bytes(b"x")
     assert main(["train", "pconv", "--data", str(murals), "--minutes", "1", "--out", str(tmp_path / "exists.pt")]) == 2
     assert "--force" in capsys.readouterr().err
