@@ -214,6 +214,7 @@ class DiffusionEngine(Engine):
         # region by region, every candidate of a region in turn: PConv's estimate and the found
         # guide lines of one region are made once and dropped when the next region starts
         patches: list[list[Patch]] = [[] for _ in range(n_cand)]
+        seeds = [params["seed"] + k for k in range(n_cand)]
         seconds = [0.0] * n_cand
         for i, (crop, plan) in enumerate(zip(crops, plans)):
             pixels = image[crop.box.slices]
@@ -229,7 +230,7 @@ class DiffusionEngine(Engine):
                 base = yield from _anchor_estimate(anchor_net, rgb, hole, done / total, i, n_crops)
             for k in range(n_cand):
                 cand_clock = Stopwatch()
-                run = sample_region(model, rgb, hole, lines, plan, params["seed"] + k, params["detail"], base,
+                run = sample_region(model, rgb, hole, lines, plan, seeds[k], params["detail"], base,
                                     params["anchor"])
                 try:
                     while True:
@@ -247,10 +248,10 @@ class DiffusionEngine(Engine):
                 patches[k].append(crop_patch(crop, pixels, restored, mask))
                 seconds[k] += cand_clock.elapsed
         # each candidate's parameters reproduce exactly that candidate
-        results = [InpaintResult(self.name, patches[k], dict(params, seed=params["seed"] + k, candidates=1),
-                                 seed=params["seed"] + k, weights_sha256=weights.sha256, elapsed_s=seconds[k],
-                                 name=self.candidate_name(params, params["seed"] + k), other_weights=dict(others))
-                   for k in range(n_cand)]
+        results = [InpaintResult(self.name, patches[k], dict(params, seed=seed, candidates=1), seed=seed,
+                                 weights_sha256=weights.sha256, elapsed_s=seconds[k],
+                                 name=self.candidate_name(params, seed), other_weights=dict(others))
+                   for k, seed in enumerate(seeds)]
         first = results[0]
         first.alternatives = results[1:]
         first.elapsed_s = max(first.elapsed_s, clock.elapsed - sum(r.elapsed_s for r in results[1:]))
