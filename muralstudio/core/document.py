@@ -268,12 +268,21 @@ class Mural:
 
     def add_hint(self, hint: ColourHint) -> None:
         """Add a colour hint as one step; ValueError for a point outside the image."""
-        h, w = self.shape
         if not isinstance(hint, ColourHint):
             raise TypeError("add_hint takes a ColourHint")
-        if not (0.0 <= hint.x < w and 0.0 <= hint.y < h):
-            raise ValueError(f"the hint at x {hint.x:g}, y {hint.y:g} lies outside the {w} × {h} image")
-        self._set_hints(self._hints + [hint], f"Add colour hint {hint.hex()}")
+        self.add_hints([hint], f"Add colour hint {hint.hex()}")
+
+    def add_hints(self, hints: Iterable[ColourHint], label: str) -> None:
+        """Add several colour hints (an imported file's) as one step named ``label``; nothing
+        is added when any of them lies outside the image (ValueError)."""
+        new, (h, w) = list(hints), self.shape
+        for hint in new:
+            if not isinstance(hint, ColourHint):
+                raise TypeError("add_hints takes ColourHint objects")
+            if not (0.0 <= hint.x < w and 0.0 <= hint.y < h):
+                raise ValueError(f"the hint at x {hint.x:g}, y {hint.y:g} lies outside the {w} × {h} image")
+        if new:
+            self._set_hints(self._hints + new, label)
 
     def remove_hint(self, which: int | ColourHint) -> None:
         """Remove a hint, given by its index or itself, as one step (IndexError, ValueError)."""

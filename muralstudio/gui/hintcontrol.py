@@ -8,22 +8,26 @@ hint colour, the selection, pick mode and whether hints are shown are window sta
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from PySide6.QtCore import QObject, QPointF
-from PySide6.QtWidgets import QDockWidget, QMessageBox
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMessageBox
 
 from muralstudio.core.document import Mural
+from muralstudio.core.errors import HintsFileError, MuralStudioError
 from muralstudio.core.hints import ColourHint
 from muralstudio.engines import get_engine
 from muralstudio.gui.hintstate import HintOverlay
 from muralstudio.gui.panels.hints import HintsPanel
 from muralstudio.gui.panels.restore import restores_colour
+from muralstudio.io.hints import read_hints, write_hints
 
 if TYPE_CHECKING:
     from muralstudio.gui.main_window import MainWindow
 
 DOCK = "colour hints-dock"
+HINTS_FILTER = "Colour hints (*.json);;All files (*)"
 GREY_TITLE = "Colour restoration needs an RGB scan"
 GREY_MESSAGE = (
     "This scan is single-channel grey, and the document keeps the scan's own channels, so its "
@@ -48,6 +52,8 @@ class HintsController(QObject):
         panel.hintSelected.connect(self._list_selected)
         panel.removeRequested.connect(self._remove_index)
         panel.clearRequested.connect(self.clear)
+        panel.importRequested.connect(self.import_hints)
+        panel.exportRequested.connect(self.export_hints)
         panel.showToggled.connect(self.state.set_visible)
         self.state.colourChanged.connect(lambda: panel.set_colour(self.state.rgb, self.state.source))
         self.state.selectionChanged.connect(self._refresh)
@@ -120,6 +126,52 @@ class HintsController(QObject):
     def clear(self) -> None:
         if self.doc is not None:
             self.doc.clear_hints()
+
+    def import_hints(self, path: str | Path | None = None) -> bool:
+        """Add the hints of a hints file (asked for when ``path`` is None) as one step; a bad
+        file or a point off this scan is explained and adds nothing."""
+        doc = self.doc
+        if doc is None:
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self.win, "Import colour hints", self._folder(), HINTS_FILTER)
+            if not path:
+                return False
+        path = Path(path)
+        try:
+            hints = read_hints(path, doc.shape)
+            if not hints:
+                raise HintsFileError(f"{path.name} holds no hints.")
+            doc.add_hints(hints, f"Import {len(hints)} colour hint{'s' if len(hints) != 1 else ''}")
+        except (MuralStudioError, ValueError) as exc:
+            QMessageBox.warning(self.win, "Cannot import hints", str(exc))
+            return False
+        self.state.set_visible(True)
+        self.win.statusBar().showMessage(f"Imported {len(hints)} colour hints from {path.name}", 5000)
+        return True
+
+    def export_hints(self, path: str | Path | None = None) -> bool:
+        """Write the document's hints as a hints file (asked for when ``path`` is None)."""
+        doc = self.doc
+        if doc is None or not doc.hints:
+            return False
+        if path is None:
+            start = str(Path(self._folder()) / "hints.json")
+            path, _ = QFileDialog.getSaveFileName(self.win, "Export colour hints", start, HINTS_FILTER)
+            if not path:
+                return False
+        path = Path(path)
+        try:
+            write_hints(path, list(doc.hints))
+        except MuralStudioError as exc:
+            QMessageBox.warning(self.win, "Cannot export hints", str(exc))
+            return False
+        self.win.statusBar().showMessage(f"Exported {len(doc.hints)} colour hints to {path}", 5000)
+        return True
+
+    def _folder(self) -> str:
+        source = getattr(self.win.session, "source", None)
+        return str(source.parent) if source else str(Path.home())
 
     def set_pick_mode(self, on: bool) -> None:
         """Pick mode: the next click on the image takes the hint colour from it."""

@@ -128,3 +128,14 @@ def test_pigment_colours_have_plausible_hues():
     assert dominant("malachite") == 1 and dominant("atacamite") == 1
     assert dominant("azurite") == 2 and dominant("lapis lazuli") == 2
     assert min(pigment("lead white").rgb) > 200 and max(pigment("carbon black").rgb) < 60
+
+
+def test_add_hints_is_one_step_and_all_or_nothing():
+    doc = make_doc()
+    doc.add_hints([red(1, 1), red(2, 2), red(3, 3)], "Import 3 colour hints")
+    assert len(doc.hints) == 3 and doc.history.labels == ["Import 3 colour hints"]
+    doc.history.undo(doc)
+    assert doc.hints == ()
+    with pytest.raises(ValueError, match="outside"):
+        doc.add_hints([red(1, 1), ColourHint(3, 500.0, (0.5, 0.5, 0.5))], "Import")
+    assert doc.hints == ()

@@ -348,3 +348,52 @@ def test_placing_a_hint_shows_hidden_hints_and_the_list_brings_a_hint_into_view(
     window.hints_panel.list.setCurrentRow(1)
     assert window.ctx.hints.selected is doc.hints[1]
     assert window.canvas.visible_image_rect().contains(QPointF(310, 230))
+
+
+def test_hints_export_to_a_file_and_import_adds_them_as_one_step(window, scan, tmp_path, monkeypatch):
+    from muralstudio.io.hints import read_hints
+
+    doc = open_scan(window, scan)
+    panel, control = window.hints_panel, window.hint_control
+    assert not panel.export_button.isEnabled()
+    doc.add_hint(ColourHint(40.0, 30.0, pigment("malachite").unit_rgb, pigment("malachite").source))
+    doc.add_hint(ColourHint(12.5, 90.25, (0.8, 0.3, 0.2), "picked at 90, 12"))
+    assert panel.export_button.isEnabled()
+    out = tmp_path / "hints.json"
+    assert control.export_hints(out)
+    back = read_hints(out, doc.shape)
+    assert [(h.x, h.y, h.source) for h in back] == [(h.x, h.y, h.source) for h in doc.hints]
+    assert np.allclose([h.rgb for h in back], [h.rgb for h in doc.hints], atol=1e-5)
+    doc.clear_hints()
+    window.ctx.hints.set_visible(False)
+    assert control.import_hints(out)
+    assert list(doc.hints) == read_hints(out) and window.ctx.hints.visible
+    assert doc.history.labels[-1] == "Import 2 colour hints" and panel.list.count() == 2
+    window.undo_act.trigger()
+    assert doc.hints == ()
+
+
+@pytest.mark.parametrize("text, says", [
+    ("{not json", "not valid JSON"),
+    ('{"hints": []}', "holds no hints"),
+    ('{"hints": [{"x": 10, "y": 10, "colour": "#00ff00"}, {"x": 9999, "y": 5, "colour": "#ff0000"}]}',
+     "outside the image"),
+])
+def test_a_bad_hints_file_is_explained_and_adds_nothing(window, scan, tmp_path, monkeypatch, text, says):
+    doc = open_scan(window, scan)
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append((a[1], a[2])))
+    assert not window.hint_control.import_hints(path)
+    assert doc.hints == () and doc.history.labels == []
+    assert shown and shown[0][0] == "Cannot import hints" and says in shown[0][1]
+
+
+def test_exporting_into_a_missing_folder_is_explained(window, scan, tmp_path, monkeypatch):
+    doc = open_scan(window, scan)
+    doc.add_hint(ColourHint(40.0, 30.0, (0.5, 0.4, 0.3)))
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append((a[1], a[2])))
+    assert not window.hint_control.export_hints(tmp_path / "no" / "such" / "hints.json")
+    assert shown and shown[0][0] == "Cannot export hints"

@@ -60,6 +60,8 @@ class HintsPanel(QWidget):
     hintSelected = Signal(int)  # index in the document's hints, -1: none
     removeRequested = Signal(int)
     clearRequested = Signal()
+    importRequested = Signal()
+    exportRequested = Signal()
     showToggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -118,6 +120,19 @@ class HintsPanel(QWidget):
         row.addWidget(self.remove_button)
         row.addWidget(self.clear_button)
         layout.addLayout(row)
+        files = QHBoxLayout()
+        self.import_button = QPushButton(qta.icon("mdi6.file-import-outline"), "Import…")
+        self.import_button.setToolTip("Add the hints of a hints file (JSON, as 'muralstudio restore --hints' "
+                                      "reads) to this scan's")
+        self.import_button.clicked.connect(self.importRequested.emit)
+        self.export_button = QPushButton(qta.icon("mdi6.file-export-outline"), "Export…")
+        self.export_button.setToolTip("Save this scan's hints as a hints file (JSON), for "
+                                      "'muralstudio restore --engine colorize --hints FILE' or another project")
+        self.export_button.clicked.connect(self.exportRequested.emit)
+        files.addWidget(self.import_button)
+        files.addWidget(self.export_button)
+        files.addStretch(1)
+        layout.addLayout(files)
         self.show_box = QCheckBox("Show hints on the image (H hides them with the masks)")
         self.show_box.setChecked(True)
         self.show_box.toggled.connect(self.showToggled.emit)
@@ -156,6 +171,7 @@ class HintsPanel(QWidget):
         self.count_label.setText(f"{n} hint{'s' if n != 1 else ''}")
         self.remove_button.setEnabled(selected is not None)
         self.clear_button.setEnabled(n > 0)
+        self.export_button.setEnabled(n > 0)
 
     def _remove_current(self) -> None:
         if self.list.currentRow() >= 0:
