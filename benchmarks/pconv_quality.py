@@ -91,8 +91,10 @@ def main() -> int:
         print(f"no validation images under {args.data / 'murals'}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    engines = [("telea", "telea", {})] + [(w if w == "pconv" else Path(w).stem, "pconv", {"weights": w})
-                                          for w in args.weights]
+    engines = [("telea", "telea", {})]
+    for w in args.weights:  # a column per weights file, named after it (the path where names repeat)
+        name = w if w == "pconv" else Path(w).stem
+        engines.append((w if any(name == n for n, _, _ in engines) else name, "pconv", {"weights": w}))
     rng = np.random.default_rng(2026)
     results: dict[str, dict[str, list[dict[str, float]]]] = {g: {n: [] for n, _, _ in engines} for g in GROUPS}
     times: dict[str, float] = {n: 0.0 for n, _, _ in engines}
