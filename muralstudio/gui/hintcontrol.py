@@ -39,6 +39,10 @@ GREY_MESSAGE = (
 )
 
 
+def _count(hints: Sequence[ColourHint]) -> str:
+    return f"{len(hints)} colour hint{'s' if len(hints) != 1 else ''}"
+
+
 class HintsController(QObject):
     """Keeps the Colour hints panel, the hint settings, the canvas and the document in step."""
 
@@ -142,12 +146,12 @@ class HintsController(QObject):
             hints = read_hints(path, doc.shape)
             if not hints:
                 raise HintsFileError(f"{path.name} holds no hints.")
-            doc.add_hints(hints, f"Import {len(hints)} colour hint{'s' if len(hints) != 1 else ''}")
+            doc.add_hints(hints, f"Import {_count(hints)}")
         except (MuralStudioError, ValueError) as exc:
             QMessageBox.warning(self.win, "Cannot import hints", str(exc))
             return False
         self.state.set_visible(True)
-        self.win.statusBar().showMessage(f"Imported {len(hints)} colour hints from {path.name}", 5000)
+        self.win.statusBar().showMessage(f"Imported {_count(hints)} from {path.name}", 5000)
         return True
 
     def export_hints(self, path: str | Path | None = None) -> bool:
@@ -166,7 +170,7 @@ class HintsController(QObject):
         except MuralStudioError as exc:
             QMessageBox.warning(self.win, "Cannot export hints", str(exc))
             return False
-        self.win.statusBar().showMessage(f"Exported {len(doc.hints)} colour hints to {path}", 5000)
+        self.win.statusBar().showMessage(f"Exported {_count(doc.hints)} to {path}", 5000)
         return True
 
     def _folder(self) -> str:

@@ -28,7 +28,8 @@ from muralstudio.ops.metrics import psnr
 from muralstudio.train.holes import DEFAULT_KINDS, DEFAULT_RATIOS, HoleSampler, mask_files
 from muralstudio.train.losses import NEEDS_FEATURES, PRESETS, TERMS, InpaintLoss
 from muralstudio.train.loop import (
-    LoopState, RunFiles, WeightAverage, save_checkpoint, save_weights, shuffled_batches, start_state, timed_loop, to_tensor,
+    LoopState, RunFiles, WeightAverage, save_checkpoint, save_weights, shuffled_batches, start_state, timed_loop,
+    to_tensor,
 )
 from muralstudio.train.patches import PatchConfig, PatchSource, far_apart, image_files, load_rgb8
 
