@@ -5,8 +5,9 @@
 Two cases, both through the engine protocol (crop-around-damage, tiles, paste-back):
 - one 512 × 512 region: a 512² demo mural with a 20 % loss in the middle;
 - a 2048 × 2048 demo mural with 4 % of it cracked (thin branching cracks all over).
-Prints the median seconds of each engine and the ratio PConv / Telea. Issue 4 asks for the
-512² region in at most 0.35 s and the 2048² image in at most 3× Telea's time. The 2048² case
+Runs the two engines in turns and prints the median seconds of each and the median ratio
+PConv / Telea. Issue 4 asks for the 512² region in at most 0.35 s and the 2048² image in at
+most 3× Telea's time. The 2048² case
 is also run with the network's decoder computed in full (as before the decoder ran only where
 the hole is, ``muralstudio.nets.pconv_sparse``) to show what that step gains.
 """
@@ -26,13 +27,18 @@ from muralstudio.nets import pconv_sparse
 from muralstudio.train.holes import generate
 
 
-def timed(engine: str, image: np.ndarray, hole: np.ndarray, params: dict, repeats: int) -> float:
-    runs = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        drive(get_engine(engine).run(InpaintRequest(image, hole, dict(params))))
-        runs.append(time.perf_counter() - t)
-    return statistics.median(runs)
+def timed(engine: str, image: np.ndarray, hole: np.ndarray, params: dict) -> float:
+    t = time.perf_counter()
+    drive(get_engine(engine).run(InpaintRequest(image, hole, dict(params))))
+    return time.perf_counter() - t
+
+
+def paired(image: np.ndarray, hole: np.ndarray, params: dict, repeats: int) -> tuple[float, float, float]:
+    """Median seconds of Telea and of PConv, and the median of their ratios, run in turns so
+    that the machine's drifting load falls on both alike."""
+    runs = [(timed("telea", image, hole, {}), timed("pconv", image, hole, params)) for _ in range(repeats)]
+    tel, pc = zip(*runs)
+    return statistics.median(tel), statistics.median(pc), statistics.median(p / t for t, p in runs)
 
 
 def cracks(size: int, ratio: float, seed: int) -> np.ndarray:
@@ -60,23 +66,22 @@ def main() -> int:
     yy, xx = np.mgrid[:512, :512]
     hole[(yy - 256) ** 2 / 160**2 + (xx - 256) ** 2 / 110**2 < 1] = True
     drive(get_engine("pconv").run(InpaintRequest(img, hole, dict(pconv))))  # load the model once
-    t_tel = timed("telea", img, hole, {}, args.repeats)
-    t_pc = timed("pconv", img, hole, pconv, args.repeats)
+    t_tel, t_pc, ratio = paired(img, hole, pconv, args.repeats)
     print(f"512² region, {100 * hole.mean():.0f} % hole: Telea {t_tel:.3f} s, PConv {t_pc:.3f} s "
-          f"(ratio {t_pc / t_tel:.2f}; target PConv ≤ 0.35 s)")
+          f"(ratio {ratio:.2f}; target PConv ≤ 0.35 s)")
     failed |= t_pc > 0.35
 
     img = make_clean_mural(2048, 2048, seed=2)
     hole = cracks(2048, 0.04, seed=3)
-    t_tel = timed("telea", img, hole, {}, args.repeats)
-    t_pc = timed("pconv", img, hole, pconv, args.repeats)
+    timed("pconv", img, hole, pconv)  # first touch of this size's buffers
+    t_tel, t_pc, ratio = paired(img, hole, pconv, args.repeats)
     print(f"2048² mural, {100 * hole.mean():.1f} % cracks: Telea {t_tel:.3f} s, PConv {t_pc:.3f} s "
-          f"(ratio {t_pc / t_tel:.2f}; target ≤ 3)")
-    failed |= t_pc > 3 * t_tel
+          f"(ratio {ratio:.2f}; target ≤ 3)")
+    failed |= ratio > 3
     pconv_sparse.DENSE_ABOVE = 0.0  # every decoder layer in full
-    t_full = timed("pconv", img, hole, pconv, args.repeats)
+    t_tel, t_full, ratio = paired(img, hole, pconv, args.repeats)
     pconv_sparse.DENSE_ABOVE = dense_above
-    print(f"  the same with the full decoder: PConv {t_full:.3f} s (ratio {t_full / t_tel:.2f})")
+    print(f"  the same with the full decoder: PConv {t_full:.3f} s (ratio {ratio:.2f})")
     return 1 if failed else 0
 
 

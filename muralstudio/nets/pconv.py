@@ -59,9 +59,12 @@ class PartialConv2d(nn.Module):
                 F.conv2d(F.pad(m.to(dtype), pad, value=1.0), ones, stride=self.stride) * channels
                 for channels, m in masks
             )
-            valid = (count > 0.5).to(dtype)
-            scale = (self.cin * self.kernel * self.kernel) / count.clamp(min=self.min_count) * valid
-        return scale, valid
+        return self.rescaling(count)
+
+    def rescaling(self, count: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rescaling and the updated mask for windows with ``count`` valid input values."""
+        valid = (count > 0.5).to(count.dtype)
+        return (self.cin * self.kernel * self.kernel) / count.clamp(min=self.min_count) * valid, valid
 
     def forward(self, *parts: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.training and all_valid(*(m for _, m in parts)):

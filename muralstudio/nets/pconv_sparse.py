@@ -8,8 +8,11 @@ positions the wanted outputs depend on: a finer layer's 3×3 window over its nea
 upsampled input reaches the coarse cells under that window, so the wanted set is dilated by
 one pixel and halved per level. Layers whose set covers more than ``dense_above`` of their
 grid run in full as usual. Since nearest-neighbour upsampling repeats each coarse cell, the
-window's coarse part folds into a 2×2 kernel per pixel parity (4 of 9 taps). Encoder layers
-whose inputs are all valid run as one convolution with the batch norm folded in. The wanted
+window's coarse part folds into a 2×2 kernel per pixel parity (4 of 9 taps). A sparse layer
+counts valid inputs for its rescaling at its own positions only, has its batch norm folded
+into its kernels, and hands on its output already times its mask, so no pass runs over a
+whole grid beyond the skip's copy. Encoder layers whose inputs are all valid run as one
+convolution with the batch norm folded in. The wanted
 outputs equal those of :meth:`PConvUNet.forward` (up to float rounding); everything else in
 the returned map is not meaningful. Inference only; torch, numpy and OpenCV.
 """
@@ -17,13 +20,14 @@ the returned map is not meaningful. Inference only; torch, numpy and OpenCV.
 from __future__ import annotations
 
 import weakref
+from typing import Any, Callable, NamedTuple
 
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from muralstudio.nets.pconv import PartialConv2d, PConvUNet, _Down, _Up, all_valid
+from muralstudio.nets.pconv import PConvUNet, _Down, _Up, all_valid
 
 DENSE_ABOVE = 0.9  # a decoder layer runs in full where it must produce this share of its grid
 CHUNK = 16384  # positions gathered at once: bounds the column buffer to a few hundred MB
@@ -55,7 +59,11 @@ def _padded(x: torch.Tensor, m: torch.Tensor | None = None) -> torch.Tensor:
     """``x * m`` (1, C, H, W) as an (H + 2, W + 2, C) map with a border of zeros."""
     c, h, w = x.shape[1:]
     rows = _empty_padded(h, w, c, x)
-    rows[1:-1, 1:-1] = (x if m is None or all_valid(m) else x * m)[0].permute(1, 2, 0)
+    inside = x[0].permute(1, 2, 0)
+    if m is None or all_valid(m):
+        rows[1:-1, 1:-1] = inside
+    else:
+        torch.mul(inside, m[0].permute(1, 2, 0), out=rows[1:-1, 1:-1])
     return rows
 
 
@@ -64,102 +72,149 @@ def _padded(x: torch.Tensor, m: torch.Tensor | None = None) -> torch.Tensor:
 # on the coarse rows at and below it (kernel rows 0, 1 | 2). Columns alike.
 _OFFSETS = ((-1, 0), (0, 1))
 _FOLD = (((1.0, 0.0, 0.0), (0.0, 1.0, 1.0)), ((1.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
-_TAPS = torch.tensor([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+_TAPS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+# how many of a 3×3 window's taps fall on each of those 2×2 coarse cells, per fine-pixel parity
+_CELL_TAPS = [[[sum(r) * sum(c) for r in _FOLD[py] for c in _FOLD[px]] for px in (0, 1)] for py in (0, 1)]
+
+
+class _UpKernels(NamedTuple):
+    """A decoder layer's weights as matrices for gathered rows, with its batch norm folded in."""
+
+    coarse: list[torch.Tensor]  # per fine-pixel parity (0, 0), (0, 1), (1, 0), (1, 1): (2 * 2 * cin, out)
+    fine: torch.Tensor  # (3 * 3 * cskip, out)
+    shift: torch.Tensor | None  # added after the rescaling: the norm's shift, or None for the last layer
 
 
 # folded weights per layer, with the (address, version) stamps of the tensors they came from
-_FOLDED: weakref.WeakKeyDictionary[torch.nn.Module, tuple[tuple, list[torch.Tensor]]] = weakref.WeakKeyDictionary()
+_FOLDED: weakref.WeakKeyDictionary[torch.nn.Module, tuple[tuple, Any]] = weakref.WeakKeyDictionary()
 
 
-def _coarse_kernels(pc: PartialConv2d, cin: int) -> list[torch.Tensor]:
-    """For the fine-pixel parities (0, 0), (0, 1), (1, 0), (1, 1), the (out, 2 * 2 * cin)
-    kernels of the first ``cin`` input channels over the 2×2 coarse cells a 3×3 window reaches,
-    ordered (cell row, cell column, channel). Kept while the layer's weights stay unchanged."""
-    weight = pc.conv.weight
-    stamp = ((weight.data_ptr(), weight._version),)
-    cached = _FOLDED.get(pc)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    with torch.no_grad():
+def _cached(layer: torch.nn.Module, tensors: list[torch.Tensor], make: Callable[[], Any]) -> Any:
+    """``make()`` for ``layer``, kept while none of ``tensors`` changes."""
+    stamp = tuple((t.data_ptr(), t._version) for t in tensors)
+    cached = _FOLDED.get(layer)
+    if cached is None or cached[0] != stamp:
+        with torch.no_grad():
+            cached = (stamp, make())
+        _FOLDED[layer] = cached
+    return cached[1]
+
+
+def _up_kernels(layer: _Up, cin: int) -> _UpKernels:
+    """The layer's kernels over the 2×2 coarse cells a 3×3 window reaches (ordered cell row,
+    cell column, channel) and over its 3×3 skip taps; the batch norm's gain folded in."""
+    weight = layer.pconv.conv.weight
+    tensors = [weight]
+    if not layer.last:
+        norm = layer.norm
+        tensors += [norm.weight, norm.bias, norm.running_mean, norm.running_var]
+
+    def make() -> _UpKernels:
+        gain, shift = weight.new_ones(weight.shape[0]), None
+        if not layer.last:
+            gain = layer.norm.weight / torch.sqrt(layer.norm.running_var + layer.norm.eps)
+            shift = layer.norm.bias - layer.norm.running_mean * gain
+        scaled = weight * gain[:, None, None, None]
         folds = [weight.new_tensor(f) for f in _FOLD]
-        kernels = [torch.einsum("oikl,ak,bl->oabi", weight[:, :cin], folds[py], folds[px]).reshape(weight.shape[0], -1)
-                   for py in (0, 1) for px in (0, 1)]
-    _FOLDED[pc] = (stamp, kernels)
-    return kernels
+        coarse = [torch.einsum("oikl,ak,bl->abio", scaled[:, :cin], folds[py], folds[px]).reshape(-1, weight.shape[0])
+                  for py in (0, 1) for px in (0, 1)]
+        fine = scaled[:, cin:].permute(2, 3, 1, 0).reshape(-1, weight.shape[0]).contiguous()
+        return _UpKernels([k.contiguous() for k in coarse], fine, shift)
+
+    return _cached(layer, tensors, make)
 
 
-def _sparse_up(layer: _Up, coarse: torch.Tensor, m: torch.Tensor, skip: torch.Tensor, mskip: torch.Tensor,
-               where: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """One decoder layer computed at ``where`` only, from the coarser level's output as a
-    padded map (:func:`_padded`) and mask ``m``; returns its output as a padded map (other
-    positions unset, or zero for the last layer) and its full updated mask."""
+def _padded_mask(m: torch.Tensor) -> torch.Tensor | None:
+    """A one-channel mask (1, 1, H, W) as a flat (H + 2) * (W + 2) map whose border counts
+    as valid, as zero padding does; None if every pixel is valid."""
+    return None if all_valid(m) else F.pad(m, (1, 1, 1, 1), value=1.0).view(-1)
+
+
+def _sparse_up(layer: _Up, coarse: torch.Tensor, coarse_mask: torch.Tensor | None, skip: torch.Tensor,
+               mskip: torch.Tensor, where: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One decoder layer computed at ``where`` only, from the coarser level's output times its
+    mask as a padded map (:func:`_padded`), that mask (:func:`_padded_mask`), and the encoder's
+    ``skip`` already times its mask ``mskip``. Returns the
+    layer's output times its updated mask, and that mask, alike; both are set at ``where``
+    only (the output is zero elsewhere for the last layer)."""
     pc = layer.pconv
     _, wp, cin = coarse.shape  # wp: the padded coarse width
-    H, W = skip.shape[2:]
-    m_up = F.interpolate(m, scale_factor=2.0, mode="nearest")
-    scale, valid = pc.renormalisation([(cin, m_up), (skip.shape[1], mskip)], m.dtype)
-    mask_out, scale, valid = valid, scale.reshape(-1), valid.reshape(-1)
-
-    coarse, fine = coarse.view(-1, cin), _padded(skip, mskip).view(-1, skip.shape[1])
-    coarse_mask = None if all_valid(m) else _padded(m).view(-1, 1)
-    weight = pc.conv.weight
-    coarse_kernels = _coarse_kernels(pc, cin)
-    fine_kernel = weight[:, cin:].permute(0, 2, 3, 1).reshape(weight.shape[0], -1)
-    fine_taps = (_TAPS[:, 0] * (W + 2) + _TAPS[:, 1]).to(weight.device)
-    out = _empty_padded(H, W, weight.shape[0], weight, zero=layer.last)
-    out_rows = out.view(-1, weight.shape[0])
-    ys, xs = torch.from_numpy(where).to(weight.device).nonzero(as_tuple=True)
+    cskip, H, W = skip.shape[1:]
+    coarse, fine = coarse.view(-1, cin), _padded(skip).view(-1, cskip)  # the skip comes masked
+    fine_mask = _padded_mask(mskip)
+    masked = coarse_mask is not None or fine_mask is not None
+    kernels = _up_kernels(layer, cin)
+    cout = kernels.fine.shape[1]
+    out = _empty_padded(H, W, cout, coarse, zero=layer.last)
+    out_rows = out.view(-1, cout)
+    mask_out = coarse.new_ones((H + 2) * (W + 2)) if masked else None
+    device = out.device
+    fine_taps = torch.tensor([dy * (W + 2) + dx for dy, dx in _TAPS], device=device)
     for py in (0, 1):
         for px in (0, 1):
-            pick = ((ys % 2) == py) & ((xs % 2) == px)
-            ys_p, xs_p = ys[pick], xs[pick]
-            cells = torch.tensor([oy * wp + ox for oy in _OFFSETS[py] for ox in _OFFSETS[px]], device=ys.device)
-            for lo in range(0, ys_p.numel(), CHUNK):
-                y, x = ys_p[lo : lo + CHUNK], xs_p[lo : lo + CHUNK]
+            cy, cx = np.nonzero(where[py::2, px::2])  # the coarse cells of this parity's fine pixels
+            cells = torch.tensor([oy * wp + ox for oy in _OFFSETS[py] for ox in _OFFSETS[px]], device=device)
+            cell_taps = torch.tensor(_CELL_TAPS[py][px], dtype=coarse.dtype, device=device)
+            for lo in range(0, cy.size, CHUNK):
+                y, x = (torch.from_numpy(c[lo : lo + CHUNK]).to(device) for c in (cy, cx))
                 n = y.numel()
-                at = (torch.div(y, 2, rounding_mode="floor") + 1) * wp + torch.div(x, 2, rounding_mode="floor") + 1
-                at = (at[:, None] + cells).reshape(-1)
-                near = coarse.index_select(0, at)
-                if coarse_mask is not None:
-                    near = near * coarse_mask.index_select(0, at)
+                at = (((y + 1) * wp + x + 1)[:, None] + cells).view(-1)
+                near = coarse.index_select(0, at).view(n, -1)
+                y, x = 2 * y + py, 2 * x + px
                 padded_at = (y + 1) * (W + 2) + x + 1
-                taps = fine.index_select(0, (padded_at[:, None] + fine_taps).reshape(-1)).view(n, -1)
-                flat = y * W + x
-                rows = (near.view(n, -1) @ coarse_kernels[2 * py + px].T + taps @ fine_kernel.T) * scale[flat, None]
-                if pc.bias is not None:
-                    rows = rows + pc.bias * valid[flat, None]
-                if not layer.last:
-                    norm = layer.norm
-                    rows = F.leaky_relu(F.batch_norm(rows, norm.running_mean, norm.running_var, norm.weight,
-                                                     norm.bias, False, 0.0, norm.eps), 0.2)
-                out_rows[padded_at] = rows
+                tap_at = (padded_at[:, None] + fine_taps).view(-1)
+                taps = fine.index_select(0, tap_at).view(n, -1)
+                rows = torch.mm(near, kernels.coarse[2 * py + px]).addmm_(taps, kernels.fine)
+                if masked:
+                    count = (near.new_full((n,), 9.0 * cin) if coarse_mask is None
+                             else coarse_mask.index_select(0, at).view(n, 4) @ cell_taps * cin)
+                    count += (9.0 * cskip if fine_mask is None
+                              else fine_mask.index_select(0, tap_at).view(n, 9).sum(1) * cskip)
+                    scale, valid = pc.rescaling(count)
+                    rows.mul_(scale[:, None])
+                    mask_out.index_copy_(0, padded_at, valid)
+                if kernels.shift is None:
+                    if pc.bias is not None:
+                        rows.add_(pc.bias if not masked else valid[:, None] * pc.bias)
+                else:
+                    F.leaky_relu_(rows.add_(kernels.shift), 0.2)
+                    if masked:  # the next layer sees this output times its mask
+                        rows.mul_(valid[:, None])
+                out_rows.index_copy_(0, padded_at, rows)
     return out, mask_out
 
 
 def _folded_norm(layer: _Down) -> tuple[torch.Tensor, torch.Tensor]:
-    """The layer's convolution weights and bias with its batch norm folded in (eval mode)."""
-    conv, norm = layer.pconv.conv, layer.norm
-    stamp = tuple((t.data_ptr(), t._version) for t in (conv.weight, norm.weight, norm.bias,
-                                                       norm.running_mean, norm.running_var))
-    cached = _FOLDED.get(layer)
-    if cached is not None and cached[0] == stamp:
-        return cached[1][0], cached[1][1]
-    with torch.no_grad():
+    """The layer's convolution weights and the shift added after its rescaling: its batch
+    norm folded in (eval mode), or its bias where it has no norm."""
+    pc, norm = layer.pconv, layer.norm
+    if not isinstance(norm, torch.nn.BatchNorm2d):
+        weight = pc.conv.weight
+        return weight, pc.bias if pc.bias is not None else weight.new_zeros(weight.shape[0])
+
+    def make() -> tuple[torch.Tensor, torch.Tensor]:
         gain = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-        folded = [conv.weight * gain[:, None, None, None], norm.bias - norm.running_mean * gain]
-    _FOLDED[layer] = (stamp, folded)
-    return folded[0], folded[1]
+        shift = norm.bias - norm.running_mean * gain
+        if pc.bias is not None:
+            shift = shift + pc.bias * gain
+        return pc.conv.weight * gain[:, None, None, None], shift
+
+    return _cached(layer, [t for t in (pc.conv.weight, pc.bias, norm.weight, norm.bias, norm.running_mean,
+                                       norm.running_var) if t is not None], make)
 
 
 def _down(layer: _Down, x: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One encoder layer; where every input pixel is valid, one convolution with the batch
-    norm folded in, which spares a pass over the layer's output."""
+    """One encoder layer, its input ``x`` already times its mask ``m``; returns its output
+    likewise times the updated mask. One convolution with the batch norm folded in, and where
+    some input is not valid, one pass that rescales, shifts and zeroes what is not valid."""
     pc = layer.pconv
-    if not isinstance(layer.norm, torch.nn.BatchNorm2d) or pc.bias is not None or not all_valid(m):
-        return layer(x, m)
-    weight, bias = _folded_norm(layer)
-    out = F.relu_(F.conv2d(x, weight, bias, stride=pc.stride, padding=pc.kernel // 2))
-    return out, out.new_ones(1, 1, *out.shape[2:])
+    weight, shift = _folded_norm(layer)
+    if all_valid(m):
+        out = F.relu_(F.conv2d(x, weight, shift, stride=pc.stride, padding=pc.kernel // 2))
+        return out, out.new_ones(1, 1, *out.shape[2:])
+    out = F.conv2d(x, weight, stride=pc.stride, padding=pc.kernel // 2)
+    scale, valid = pc.renormalisation([(x.shape[1], m)], out.dtype)
+    return F.relu_(out.mul_(scale).addcmul_(valid, shift.view(1, -1, 1, 1))), valid
 
 
 def forward_where(model: PConvUNet, image: torch.Tensor, mask: torch.Tensor, want: np.ndarray,
@@ -175,7 +230,7 @@ def forward_where(model: PConvUNet, image: torch.Tensor, mask: torch.Tensor, wan
         if s.mean() > dense_above:
             sparse_from = level
             break
-    x, m = image - 0.5, mask
+    x, m = (image - 0.5).mul_(mask), mask  # encoder features are kept times their masks
     feats = [(x, m)]
     for layer in model.down:
         x, m = _down(layer, x, m)
@@ -185,7 +240,7 @@ def forward_where(model: PConvUNet, image: torch.Tensor, mask: torch.Tensor, wan
         skip, mskip = feats.pop()
         if i < sparse_from:
             if i == sparse_from - 1:
-                x = _padded(x)
+                x, m = _padded(x, m), _padded_mask(m)
             x, m = _sparse_up(layer, x, m, skip, mskip, sets[i])
         else:
             x, m = layer(x, m, skip, mskip)

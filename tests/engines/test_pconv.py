@@ -15,6 +15,7 @@ from muralstudio.core.errors import Cancelled, EngineError, ModelError
 from muralstudio.engines import InpaintRequest, ParamSpec, drive, engine_names, get_engine
 from muralstudio.engines import models as models_mod
 from muralstudio.engines import pconv as engine_mod
+from muralstudio.nets import pconv_sparse
 from muralstudio.nets import weights as weights_mod
 from muralstudio.nets.pconv import ARCH, PConvConfig, PConvUNet
 from muralstudio.nets.weights import weights_bytes
@@ -141,12 +142,17 @@ def test_large_region_is_tiled_and_still_correct(weights):
     assert np.array_equal(out[~m], img[~m]) and np.all(np.any(out != img, axis=2)[m])
 
 
-def test_tiles_are_padded_channels_last_and_blended_over_every_hole_pixel():
+def test_tiles_are_padded_channels_last_and_blended_over_every_hole_pixel(monkeypatch):
     torch.manual_seed(0)
     model = PConvUNet(PConvConfig(4, 3)).eval()
     shapes = []
-    model.down[0].register_forward_pre_hook(lambda mod, args: shapes.append(
-        (tuple(args[0].shape), args[0].is_contiguous(memory_format=torch.channels_last))))
+    forward_where = pconv_sparse.forward_where
+
+    def recorded(model, image, *args):
+        shapes.append((tuple(image.shape), image.is_contiguous(memory_format=torch.channels_last)))
+        return forward_where(model, image, *args)
+
+    monkeypatch.setattr(pconv_sparse, "forward_where", recorded)
     rng = np.random.default_rng(0)
     img = rng.random((90, 121, 3)).astype(np.float32)
     hole = np.zeros((90, 121), bool)
