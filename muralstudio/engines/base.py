@@ -66,7 +66,9 @@ class ParamSpec:
 @dataclass
 class InpaintRequest:
     """What to restore: pixels (H, W, C) uint8/uint16, a boolean mask, optional guide lines
-    and colour hints (engines that take no hints ignore them)."""
+    and colour hints (engines that take no hints ignore them), and optionally all the damage
+    marked on the image, restored in this run or not: engines that measure the intact paint
+    around a hole leave unrestored damage out of it."""
 
     image: np.ndarray
     mask: np.ndarray
@@ -74,6 +76,11 @@ class InpaintRequest:
     guide: np.ndarray | None = None
     seed: int | None = None
     hints: list[ColourHint] = field(default_factory=list)
+    damage: np.ndarray | None = None
+
+    def unrestored(self) -> np.ndarray | None:
+        """Marked damage this run leaves as it is (None when the request names none)."""
+        return None if self.damage is None else self.damage & ~self.mask
 
     def validate(self) -> None:
         """Raise a typed error when the request cannot be run."""
@@ -87,6 +94,8 @@ class InpaintRequest:
             )
         if not self.mask.any():
             raise EngineError("The mask is empty: there is nothing to restore.")
+        if self.damage is not None and self.damage.shape != self.mask.shape:
+            raise MaskMismatchError("The damage map and the mask differ in size.")
 
 
 @dataclass

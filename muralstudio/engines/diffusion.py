@@ -6,7 +6,8 @@ noise drawn from seed + k, so the same seed gives the same result. The fill's br
 and shading are then drawn by ``anchor`` towards the PConv network's estimate of the region
 (closer to the truth on average, while the candidates keep their own detail and part of their
 own composition), and its detail bands are brought towards the texture energy of the intact
-paint around the region by ``detail`` (``ops.texture``, S1's frequency balancing). Guide
+paint around the region by ``detail`` (``ops.texture``, S1's frequency balancing); marked
+damage the run leaves unrestored (``InpaintRequest.damage``) is not intact paint. Guide
 lines come from the document's guide layer, and optionally also from the damage's surroundings
 (``ops.guides.auto_guide``). Progress is reported after every network evaluation with the
 current estimate as a preview, so a run stops within one step when cancelled.
@@ -103,12 +104,14 @@ def sample_scale(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide
 
 def sample_region(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide: np.ndarray,
                   plan: list[Scale], seed: int, detail: float = 0.0, base: np.ndarray | None = None,
-                  anchor: float = 0.0) -> Generator[np.ndarray, None, np.ndarray]:
+                  anchor: float = 0.0, unrestored: np.ndarray | None = None
+                  ) -> Generator[np.ndarray, None, np.ndarray]:
     """One candidate for a region: ``image`` (h, w, 3) float in [0, 1], sampled over ``plan``;
     its low frequencies then drawn by ``anchor`` towards those of ``base`` (another estimate
     of the region, same size) and its detail balanced against the surroundings by ``detail``
-    (``ops.texture``). Yields the current estimate at its working size after each step;
-    returns the (h, w, 3) result with known pixels unchanged."""
+    (``ops.texture``), damage left ``unrestored`` not counted as surroundings. Yields the
+    current estimate at its working size after each step; returns the (h, w, 3) result with
+    known pixels unchanged."""
     filled = smooth_fill(image, hole)
     prev: np.ndarray | None = None
     for level, scale in enumerate(plan):
@@ -122,7 +125,7 @@ def sample_region(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guid
     full = np.where(hole[..., None], np.clip(resize(prev, *hole.shape), 0.0, 1.0), image).astype(np.float32)
     if base is not None:
         full = take_low(full, base, hole, ANCHOR_SIGMA, anchor)
-    return balance_detail(full, hole, detail)
+    return balance_detail(full, hole, detail, unrestored=unrestored)
 
 
 def _anchor_estimate(net: Any, rgb: np.ndarray, hole: np.ndarray, fraction: float, index: int, regions: int
@@ -201,7 +204,7 @@ class DiffusionEngine(Engine):
         if params["anchor"] > 0:  # the PConv weights that shaped the colour are part of the provenance
             anchor_net, anchor_weights, _ = pconv.MODEL.load(params["anchor_weights"], params["device"])
             others["anchor"] = anchor_weights.sha256
-        image, mask = request.image, request.mask
+        image, mask, unrestored = request.image, request.mask, request.unrestored()
         guide = request.guide if request.guide is not None and params["guide"] != "none" else np.zeros_like(mask)
         crops = plan_crops(mask, params["margin"])
         plans = [plan_scales(c.box.height, c.box.width, params["size"], params["scales"], params["steps"],
@@ -231,7 +234,7 @@ class DiffusionEngine(Engine):
             for k in range(n_cand):
                 cand_clock = Stopwatch()
                 run = sample_region(model, rgb, hole, lines, plan, seeds[k], params["detail"], base,
-                                    params["anchor"])
+                                    params["anchor"], None if unrestored is None else unrestored[crop.box.slices])
                 try:
                     while True:
                         try:

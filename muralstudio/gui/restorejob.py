@@ -108,7 +108,8 @@ class RestoreJob(QObject):
             return
         engine = get_engine(engine_name)
         guide = doc.guide.copy() if engine.takes_guide else None  # a copy: the user may draw on while it runs
-        request = InpaintRequest(doc.original.pixels, mask, dict(params), guide=guide, hints=hints)
+        request = InpaintRequest(doc.original.pixels, mask, dict(params), guide=guide, hints=hints,
+                                 damage=doc.union_mask())
         self._job_classes, self._job_doc = tuple(classes), doc
         self.active = True
         self.panel.set_running(True)

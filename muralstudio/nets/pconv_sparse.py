@@ -134,9 +134,9 @@ def _sparse_up(layer: _Up, coarse: torch.Tensor, coarse_mask: torch.Tensor | Non
                mskip: torch.Tensor, where: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One decoder layer computed at ``where`` only, from the coarser level's output times its
     mask as a padded map (:func:`_padded`), that mask (:func:`_padded_mask`), and the encoder's
-    ``skip`` already times its mask ``mskip``. Returns the
-    layer's output times its updated mask, and that mask, alike; both are set at ``where``
-    only (the output is zero elsewhere for the last layer)."""
+    ``skip`` already times its mask ``mskip``. Returns the layer's output times its updated
+    mask, and that mask, alike; both are set at ``where`` only (the output is zero elsewhere
+    for the last layer)."""
     pc = layer.pconv
     _, wp, cin = coarse.shape  # wp: the padded coarse width
     cskip, H, W = skip.shape[1:]

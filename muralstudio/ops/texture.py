@@ -44,12 +44,14 @@ def ring_of(hole: np.ndarray, width: int = RING) -> np.ndarray:
     return (distance <= width) & ~hole
 
 
-def band_gains(bands: list[np.ndarray], hole: np.ndarray, ring: np.ndarray,
+def band_gains(bands: list[np.ndarray], hole: np.ndarray, rings: list[np.ndarray],
                max_gain: float = MAX_GAIN) -> np.ndarray:
-    """Per band and channel, (bands, c), the factor that gives the hole the ring's
-    root-mean-square energy."""
+    """Per band and channel, (bands, c), the factor that gives the hole its ring's
+    root-mean-square energy (one ring per band; 1 where a band's ring is empty)."""
     gains = np.ones((len(bands), bands[0].shape[2]), np.float32)
-    for i, band in enumerate(bands):
+    for i, (band, ring) in enumerate(zip(bands, rings)):
+        if not ring.any():
+            continue
         e_hole = np.sqrt(np.mean(band[hole] ** 2, axis=0))
         e_ring = np.sqrt(np.mean(band[ring] ** 2, axis=0))
         ratio = np.where(e_hole > 1e-6, e_ring / np.maximum(e_hole, 1e-6), 1.0)
@@ -57,24 +59,35 @@ def band_gains(bands: list[np.ndarray], hole: np.ndarray, ring: np.ndarray,
     return gains
 
 
+def _away_from(damage: np.ndarray, reach: float) -> np.ndarray:
+    """Pixels farther than ``reach`` from ``damage``."""
+    return cv2.distanceTransform((~damage).astype(np.uint8), cv2.DIST_L2, 5) > reach
+
+
 def balance_detail(image: np.ndarray, hole: np.ndarray, amount: float = 1.0, ring: int = RING,
-                   sigmas: tuple[float, ...] = SIGMAS, max_gain: float = MAX_GAIN) -> np.ndarray:
+                   sigmas: tuple[float, ...] = SIGMAS, max_gain: float = MAX_GAIN,
+                   unrestored: np.ndarray | None = None) -> np.ndarray:
     """``image`` (h, w, 3) float in [0, 1] with the detail bands of its ``hole`` scaled
     towards the energy of the ring around it; ``amount`` 0 leaves it, 1 matches fully.
 
     Lightness and the two colour-opponent channels are balanced apart, so a fill with too
     little grain but too much colour speckle gets more of the one and less of the other. The
     gains are taken over the whole of ``hole`` (callers pass one damaged region at a time);
-    known pixels come back unchanged.
+    known pixels come back unchanged. Damage left ``unrestored`` (cracks one fills with
+    another engine, say) is not intact paint: each band's ring keeps clear of it by twice the
+    band's scale, as far as its edges spread into the band.
     """
     hole = hole.astype(bool)
     around = ring_of(hole, ring)
     if amount <= 0 or not hole.any() or not around.any():
         return image
+    rings = [around] * len(sigmas)
+    if unrestored is not None and unrestored.any():
+        rings = [around & _away_from(unrestored, 2.0 * sigma) for sigma in sigmas]
     img = image.astype(np.float32)
     opp = img @ _TO_OPPONENT.T
     bands, rest = band_stack(opp, sigmas)
-    gains = band_gains(bands, hole, around, max_gain)
+    gains = band_gains(bands, hole, rings, max_gain)
     out = rest.copy()
     for band, gain in zip(bands, gains):
         out += band * (1.0 + amount * (gain - 1.0))

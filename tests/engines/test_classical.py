@@ -92,6 +92,8 @@ def test_bad_requests_raise_typed_errors():
         drive(eng.run(InpaintRequest(img, np.zeros((50, 50), bool))))
     with pytest.raises(MaskMismatchError):
         drive(eng.run(InpaintRequest(img, np.ones((40, 50), bool))))
+    with pytest.raises(MaskMismatchError, match="damage map"):
+        drive(eng.run(InpaintRequest(img, damage(50, 50, n=1), damage=np.ones((40, 50), bool))))
     with pytest.raises(EngineError, match="Radius"):
         drive(eng.run(InpaintRequest(img, damage(50, 50, n=1), {"radius": 0})))
     with pytest.raises(EngineError, match="no parameter"):

@@ -80,6 +80,26 @@ def test_detail_balance_changes_only_the_hole_towards_the_surroundings_texture(w
     assert abs(grain(crisp) - ring) < 0.5 * abs(grain(flat) - ring)
 
 
+def test_damage_left_unrestored_stays_out_of_the_detail_balance(weights, monkeypatch):
+    seen = []
+    balance = engine_mod.balance_detail
+
+    def recorded(image, hole, amount, **kwargs):
+        seen.append((hole.copy(), kwargs.get("unrestored")))
+        return balance(image, hole, amount, **kwargs)
+
+    monkeypatch.setattr(engine_mod, "balance_detail", recorded)
+    img, m = image(), damage()
+    crack = np.zeros_like(m)
+    crack[10:60, 25] = True
+    drive(get_engine("diffusion").run(InpaintRequest(img, m, {"weights": str(weights), "device": "cpu", "steps": 3,
+                                                             "candidates": 1}, damage=m | crack)))
+    run(img, m, weights)  # a request without the damage map
+    (hole, unrestored), (_, none) = seen
+    assert np.array_equal(unrestored, crack)  # the one region's crop, with its margin, is the whole image
+    assert none is None
+
+
 def test_anchor_draws_broad_colour_towards_pconv_and_keeps_each_candidates_detail(weights, monkeypatch):
     from muralstudio.engines import pconv
     from muralstudio.ops.texture import _blur

@@ -143,6 +143,19 @@ def test_run_job_passes_a_copy_of_the_guide_to_guided_engines_only(window, scan,
     assert made[1].guide is None
 
 
+def test_run_job_tells_the_engine_of_the_damage_it_leaves(window, scan, monkeypatch):
+    open_scan(window, scan)
+    doc = window.session.doc
+    loss = mark_loss(window)
+    crack = np.zeros(doc.shape, bool)
+    crack[90:140, 80] = True
+    doc.set_layer(mask_key(DamageClass.CRACK), crack, "mark")
+    made = record_requests(window, monkeypatch)
+    window.run_job("diffusion", {"steps": 2}, ["loss"])
+    assert np.array_equal(made[0].mask, loss)
+    assert np.array_equal(made[0].unrestored(), crack)  # not paint to match the fill's detail to
+
+
 @pytest.fixture
 def tiny_diffusion(tmp_path):
     pytest.importorskip("torch")
