@@ -53,11 +53,11 @@ def test_shipped_model_against_telea_on_a_validation_mural(shared_data: Path):
     rgb = damaged.astype(np.float32) / 255
     raw = restore_array(unbounded, rgb, hole, despeckle=False)
     scores["unbounded"] = psnr((np.clip(raw, 0, 1) * 255 + 0.5).astype(np.uint8), truth)
-    # measured (13 % holes): unbounded 28.73 dB, as run since session 12 28.17 dB, Telea 28.38 dB.
-    # The rescaling bound that keeps specks out of large holes costs this pair 0.6 dB
-    # (models/README.md); over the benchmark's 10-30 % pairs it gains 0.05 dB on average.
-    assert scores["unbounded"] == pytest.approx(28.73, abs=0.25), scores
-    assert scores["pconv"] == pytest.approx(28.17, abs=0.25), scores
+    # measured (13 % holes), v2: unbounded 28.68 dB, as the engine runs it 29.11 dB, Telea 28.38 dB.
+    # v1, trained without the rescaling bound, lost 0.6 dB to it here (28.73 -> 28.17 dB);
+    # v2 went on training with the bound and gains from it (models/README.md).
+    assert scores["unbounded"] == pytest.approx(28.68, abs=0.25), scores
+    assert scores["pconv"] == pytest.approx(29.11, abs=0.25), scores
     assert scores["pconv"] > scores["telea"] - 0.5, scores
 
 
