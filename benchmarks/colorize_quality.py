@@ -28,7 +28,9 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -45,7 +47,7 @@ from muralstudio.ops.colour import (
     prior_ab,
     rgb_to_lab,
 )
-from muralstudio.train.fading import faded_sample
+from muralstudio.train.fading import FadedSample, faded_sample
 from muralstudio.train.patches import image_files, load_rgb8
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -78,6 +80,34 @@ def truth_hints(truth_rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generato
             rgb = truth_rgb[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 3).mean(axis=0) / 255
             hints.append(ColourHint(y, x, (float(rgb[0]), float(rgb[1]), float(rgb[2])), "truth"))
     return hints
+
+
+@dataclass
+class Case:
+    """One benchmark case: a held-out mural faded (or made grey) from a fixed seed."""
+
+    name: str
+    group: str  # "fading" or "grey"
+    truth_rgb: np.ndarray
+    sample: FadedSample  # the float Lab fading, its region and the true Lab
+    faded: np.ndarray  # the faded image as 8-bit RGB, what every method starts from
+    hints: list[ColourHint]
+    first_or_grey: bool  # the cases the contact sheet shows
+
+
+def benchmark_cases(paths: list[Path], per_image: int) -> Iterator[Case]:
+    """``per_image`` faded cases and one grey case per mural, the same on every run (seed
+    2026), for this benchmark and ``colorize_headroom.py``."""
+    rng = np.random.default_rng(2026)
+    for path in paths:
+        truth_rgb = load_rgb8(path, SIDE)
+        for k in range(per_image + 1):
+            group = "grey" if k == per_image else "fading"
+            sample = faded_sample(truth_rgb, rng, grey_share=1.0 if group == "grey" else 0.0)
+            faded = to_u8(sample.faded) if group == "fading" else np.repeat(
+                np.rint(lab_to_rgb_in_gamut(sample.faded)[..., :1] * 255).astype(np.uint8), 3, 2)
+            hints = truth_hints(truth_rgb, sample.mask, rng)
+            yield Case(path.name, group, truth_rgb, sample, faded, hints, k in (0, per_image))
 
 
 def run_engine(image: np.ndarray, mask: np.ndarray, weights: str, hints: list[ColourHint]) -> np.ndarray:
@@ -113,37 +143,28 @@ def main() -> int:
         print(f"No validation murals under {args.data}.", file=sys.stderr)
         return 2
     prior = lightness_prior([rgb_to_lab(load_rgb8(p, 256)) for p in image_files([args.data])], PRIOR_BINS)
-    rng = np.random.default_rng(2026)
     totals = {g: {m: [0.0, 0] for m in METHODS} for g in ("fading", "grey")}
     per_case, shown = [], []
     t_net = 0.0
-    for path in val:
-        truth_rgb = load_rgb8(path, SIDE)
-        truth = rgb_to_lab(truth_rgb)
-        for k in range(args.per_image + 1):
-            group = "grey" if k == args.per_image else "fading"
-            sample = faded_sample(truth_rgb, rng, grey_share=1.0 if group == "grey" else 0.0)
-            mask = sample.mask
-            faded = to_u8(sample.faded) if group == "fading" else np.repeat(
-                np.rint(lab_to_rgb_in_gamut(sample.faded)[..., :1] * 255).astype(np.uint8), 3, 2)
-            faded_lab = rgb_to_lab(faded)
-            base_lab = match_surroundings(faded_lab, mask) if group == "fading" else apply_prior(faded_lab, prior)
-            hints = truth_hints(truth_rgb, mask, rng)
-            t0 = time.perf_counter()
-            net = run_engine(faded, mask, args.weights, [])
-            t_net += time.perf_counter() - t0
-            hinted = run_engine(faded, mask, args.weights, hints)
-            results = {"faded": faded, "baseline": to_u8(base_lab), "network": net, "hints5": hinted}
-            case = {"image": path.name, "group": group, "region": round(float(mask.mean()), 3)}
-            for m, rgb in results.items():
-                de = ciede2000(rgb_to_lab(rgb), truth)[mask]
-                totals[group][m][0] += float(de.sum())
-                totals[group][m][1] += int(de.size)
-                case[m] = round(float(de.mean()), 3)
-            per_case.append(case)
-            print(" ".join(f"{v}" for v in case.values()), flush=True)
-            if k in (0, args.per_image) and len(shown) < 10:
-                shown.append((path.name, group, mask, hints, results, truth_rgb))
+    for case in benchmark_cases(val, args.per_image):
+        mask, faded = case.sample.mask, case.faded
+        faded_lab = rgb_to_lab(faded)
+        base_lab = match_surroundings(faded_lab, mask) if case.group == "fading" else apply_prior(faded_lab, prior)
+        t0 = time.perf_counter()
+        net = run_engine(faded, mask, args.weights, [])
+        t_net += time.perf_counter() - t0
+        hinted = run_engine(faded, mask, args.weights, case.hints)
+        results = {"faded": faded, "baseline": to_u8(base_lab), "network": net, "hints5": hinted}
+        row = {"image": case.name, "group": case.group, "region": round(float(mask.mean()), 3)}
+        for m, rgb in results.items():
+            de = ciede2000(rgb_to_lab(rgb), case.sample.truth)[mask]
+            totals[case.group][m][0] += float(de.sum())
+            totals[case.group][m][1] += int(de.size)
+            row[m] = round(float(de.mean()), 3)
+        per_case.append(row)
+        print(" ".join(f"{v}" for v in row.values()), flush=True)
+        if case.first_or_grey and len(shown) < 10:
+            shown.append((case.name, case.group, mask, case.hints, results, case.truth_rgb))
     figures = {g: {m: round(s / max(n, 1), 3) for m, (s, n) in ms.items()} for g, ms in totals.items()}
     print(f"\nMean CIEDE2000 inside the region (pooled over pixels), {len(val)} held-out murals at {SIDE} px:")
     print(f"{'group':8} " + " ".join(f"{m:>9}" for m in METHODS) + "   net vs baseline   hints vs net")

@@ -24,6 +24,7 @@ class FadedSample:
     faded: np.ndarray  # (H, W, 3) float32 Lab
     mask: np.ndarray  # (H, W) bool
     truth: np.ndarray  # (H, W, 3) float32 Lab
+    strength: np.ndarray | None = None  # (H, W) fading strength in [0, 1]; None for a grey image
 
 
 def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
@@ -86,7 +87,7 @@ def faded_sample(rgb: np.ndarray, rng: np.random.Generator, grey_share: float = 
         faded = fade_lab(truth, k, rng)
     mask = k > 0.15
     faded = np.where(mask[..., None], faded, truth)  # the faint fringe outside the mark stays as it was
-    return FadedSample(faded.astype(np.float32), mask, truth)
+    return FadedSample(faded.astype(np.float32), mask, truth, k)
 
 
 def sample_hints(truth: np.ndarray, mask: np.ndarray, count: int, rng: np.random.Generator,

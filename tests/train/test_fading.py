@@ -22,11 +22,12 @@ def test_fading_changes_only_the_region_and_loses_chroma():
         assert np.array_equal(s.faded[~s.mask], s.truth[~s.mask])
         chroma = lambda lab: np.hypot(lab[..., 1], lab[..., 2])[s.mask].mean()  # noqa: E731
         assert chroma(s.faded) < chroma(s.truth)
+        assert np.array_equal(s.mask, s.strength > 0.15)  # the mark is where fading is more than faint
 
 
 def test_grey_samples_keep_lightness_and_drop_colour():
     s = faded_sample(_mural(), np.random.default_rng(1), grey_share=1.0)
-    assert s.mask.all() and np.allclose(s.faded[..., 1:], 0)
+    assert s.mask.all() and np.allclose(s.faded[..., 1:], 0) and s.strength is None
     assert np.array_equal(s.faded[..., 0], s.truth[..., 0])
 
 
