@@ -28,7 +28,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from colorize_quality import DATA, apply_prior, benchmark_cases, to_u8
+from colorize_quality import DATA, apply_prior, benchmark_cases, to_u8, validation_murals
 
 from muralstudio.nets.colorize import PRIOR_BINS
 from muralstudio.ops.colour import ciede2000, lightness_prior, match_surroundings, rgb_to_lab
@@ -65,9 +65,8 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DATA / "murals")
     ap.add_argument("--per-image", type=int, default=2)
     args = ap.parse_args()
-    val = image_files([args.data], validation=True)
+    val = validation_murals(args.data)
     if not val:
-        print(f"No validation murals under {args.data}.", file=sys.stderr)
         return 2
     train = [rgb_to_lab(load_rgb8(p, 256)) for p in image_files([args.data])]
     prior = lightness_prior(train, PRIOR_BINS)

@@ -95,6 +95,14 @@ class Case:
     first_or_grey: bool  # the cases the contact sheet shows
 
 
+def validation_murals(data: Path) -> list[Path]:
+    """The held-out murals under ``data``; none (with a message) where there are none."""
+    val = image_files([data], validation=True)
+    if not val:
+        print(f"No validation murals under {data}.", file=sys.stderr)
+    return val
+
+
 def benchmark_cases(paths: list[Path], per_image: int) -> Iterator[Case]:
     """``per_image`` faded cases and one grey case per mural, the same on every run (seed
     2026), for this benchmark and ``colorize_headroom.py``."""
@@ -138,9 +146,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     ap.add_argument("--per-image", type=int, default=2)
     args = ap.parse_args()
-    val = image_files([args.data], validation=True)
+    val = validation_murals(args.data)
     if not val:
-        print(f"No validation murals under {args.data}.", file=sys.stderr)
         return 2
     prior = lightness_prior([rgb_to_lab(load_rgb8(p, 256)) for p in image_files([args.data])], PRIOR_BINS)
     totals = {g: {m: [0.0, 0] for m in METHODS} for g in ("fading", "grey")}
