@@ -38,6 +38,7 @@ import cv2  # noqa: E402
 from PySide6.QtCore import QPointF  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from muralstudio.cli import report_errors
 from muralstudio.core.brush import Brush  # noqa: E402
 from muralstudio.core.document import Mural  # noqa: E402
 from muralstudio.gui.canvas import CanvasView  # noqa: E402
@@ -218,4 +219,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

@@ -45,6 +45,8 @@ import cv2
 import psdtags
 import tifffile
 
+from muralstudio.cli import report_errors
+
 FORMATS = [("layered-tiff", "tif"), ("multipage-tiff", "tif"), ("ora", "ora")]
 
 # GimpPrecision (GIMP 2.10) -> bits per channel
@@ -340,4 +342,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

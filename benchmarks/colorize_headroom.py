@@ -28,8 +28,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from colorize_quality import DATA, apply_prior, benchmark_cases, to_u8, validation_murals
+from colorize_quality import DATA, apply_prior, benchmark_cases, per_image_count, to_u8, validation_murals
 
+from muralstudio.cli import report_errors
 from muralstudio.nets.colorize import PRIOR_BINS
 from muralstudio.ops.colour import ciede2000, lightness_prior, match_surroundings, rgb_to_lab
 from muralstudio.train.patches import image_files, load_rgb8
@@ -63,7 +64,7 @@ def edge_distance(mask: np.ndarray) -> np.ndarray:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA / "murals")
-    ap.add_argument("--per-image", type=int, default=2)
+    ap.add_argument("--per-image", type=per_image_count, default=2, help="faded cases per mural")
     args = ap.parse_args()
     val = validation_murals(args.data)
     if not val:
@@ -116,4 +117,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

@@ -35,6 +35,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from muralstudio.cli import report_errors
 from muralstudio.commands.contact_sheet import ContactSheet
 from muralstudio.core.hints import ColourHint
 from muralstudio.engines import InpaintRequest, drive, get_engine
@@ -95,6 +96,13 @@ class Case:
     first_or_grey: bool  # the cases the contact sheet shows
 
 
+def per_image_count(text: str) -> int:
+    """``--per-image``: at least one faded case per mural, else the fading group is empty."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got '{text}'")
+    return int(text)
+
+
 def validation_murals(data: Path) -> list[Path]:
     """The held-out murals under ``data``; none (with a message) where there are none."""
     val = image_files([data], validation=True)
@@ -144,7 +152,7 @@ def main() -> int:
     ap.add_argument("--weights", default="colorize", help="weights file or shipped name")
     ap.add_argument("--data", type=Path, default=DATA / "murals")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out"))
-    ap.add_argument("--per-image", type=int, default=2)
+    ap.add_argument("--per-image", type=per_image_count, default=2, help="faded cases per mural")
     args = ap.parse_args()
     val = validation_murals(args.data)
     if not val:
@@ -201,4 +209,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

@@ -28,6 +28,7 @@ import cv2  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from muralstudio.cli import report_errors
 from muralstudio.core.candidate import Candidate, Patch, Provenance  # noqa: E402
 from muralstudio.core.damage import DamageClass  # noqa: E402
 from muralstudio.core.document import Mural, mask_key  # noqa: E402
@@ -138,4 +139,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

@@ -25,6 +25,7 @@ import time
 import cv2
 import numpy as np
 
+from muralstudio.cli import report_errors
 from muralstudio.core.candidate import apply_patches
 from muralstudio.demo.mural import make_clean_mural
 from muralstudio.engines import InpaintRequest, drive, get_engine
@@ -100,4 +101,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from muralstudio.cli import report_errors
 from muralstudio.commands.contact_sheet import ContactSheet
 from muralstudio.core.damage import STYLES, DamageClass
 from muralstudio.engines.base import drive
@@ -245,4 +246,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from muralstudio.cli import report_errors
+
 TARGET_S = 60.0
 
 
@@ -136,4 +138,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

@@ -31,6 +31,7 @@ import numpy as np
 
 from pconv_quality import held_out_masks, restore, score, tile_view
 
+from muralstudio.cli import report_errors
 from muralstudio.core.candidate import apply_patches
 from muralstudio.engines import InpaintRequest, drive, get_engine
 from muralstudio.train.holes import load_mask_file
@@ -146,4 +147,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

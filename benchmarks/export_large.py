@@ -32,6 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from muralstudio.cli import report_errors
 from muralstudio.core.candidate import Candidate, Patch, Provenance
 from muralstudio.core.damage import DamageClass
 from muralstudio.core.document import Mural
@@ -189,4 +190,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from muralstudio.cli import report_errors
 from muralstudio.engines import InpaintRequest, drive, get_engine
 from muralstudio.core.candidate import apply_patches
 from muralstudio.nets.weights import shipped
@@ -76,4 +77,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from muralstudio.cli import report_errors
 from muralstudio.core.candidate import apply_patches
 from muralstudio.engines import InpaintRequest, drive, get_engine
 from muralstudio.ops.metrics import gmsd, hole_sharpness, psnr, ssim
@@ -148,4 +149,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

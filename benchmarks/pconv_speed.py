@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from muralstudio.cli import report_errors
 from muralstudio.demo.mural import make_clean_mural
 from muralstudio.engines import InpaintRequest, drive, get_engine
 from muralstudio.nets import pconv_sparse
@@ -86,4 +87,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report_errors(main, __file__))

@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from muralstudio import __version__
 from muralstudio.core.errors import Cancelled, MuralStudioError
@@ -291,20 +291,28 @@ def _run(args: argparse.Namespace) -> int:
     return launch(args.file, args.masks)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
+def report_errors(run: Callable[[], int], prog: str = "muralstudio") -> int:
+    """``run()``'s exit status, with the project's errors, memory exhaustion and Ctrl+C told
+    in one line on stderr instead of a traceback; for this command and the benchmark scripts
+    (``prog`` may be a script's path: its file name prefixes the message)."""
+    prog = os.path.basename(prog)
     try:
-        return _run(args)
+        return run()
     except MuralStudioError as exc:
         if isinstance(exc, Cancelled):
-            print("muralstudio: cancelled", file=sys.stderr)
+            print(f"{prog}: cancelled", file=sys.stderr)
             return 130
         message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"muralstudio: error: {message}", file=sys.stderr)
+        print(f"{prog}: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except MemoryError:
-        print("muralstudio: error: not enough memory for this image on this machine.", file=sys.stderr)
+        print(f"{prog}: error: not enough memory for this image on this machine.", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("\nmuralstudio: interrupted", file=sys.stderr)
+        print(f"\n{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
+    return report_errors(lambda: _run(args))

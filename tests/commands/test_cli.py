@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from muralstudio.cli import _normalise, main
+from muralstudio.cli import _normalise, main, report_errors
+from muralstudio.core.errors import Cancelled, ModelError
 from muralstudio.core.raster import RasterImage, Resolution
 from muralstudio.io.icc import srgb_profile
 from muralstudio.io.images import read_image, write_image
@@ -160,6 +161,20 @@ def test_real_process_prints_one_line_and_no_traceback(files):
     )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_scripts_report_errors_by_their_file_name(capsys):
+    def fails(exc):
+        def run():
+            raise exc
+        return run
+
+    assert report_errors(lambda: 0, "benchmarks/x.py") == 0
+    assert report_errors(fails(ModelError("No  such\nweights.")), "/repo/benchmarks/pconv_speed.py") == 2
+    assert capsys.readouterr().err == "pconv_speed.py: error: No such weights.\n"
+    assert report_errors(fails(Cancelled("stop"))) == 130
+    assert capsys.readouterr().err == "muralstudio: cancelled\n"
+    assert report_errors(fails(MemoryError())) == 2 and "not enough memory" in capsys.readouterr().err
 
 
 def test_eval_table_and_json(tmp_path, capsys):
