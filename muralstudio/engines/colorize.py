@@ -45,7 +45,7 @@ from muralstudio.engines.base import (
 )
 from muralstudio.engines.colorize_scale import finish, plan_jobs, shrink, working_hints
 from muralstudio.ops.blend import TileBlender
-from muralstudio.ops.colour import match_surroundings
+from muralstudio.ops.colour import match_surroundings, region_depth
 from muralstudio.ops.crop import Box, network_tiles
 from muralstudio.ops.hints import HINT_RADIUS, hint_maps, spread_hints
 
@@ -65,10 +65,11 @@ MODEL = models.NetworkSpec(SHIPPED, "Colour restoration with the network", "mura
 
 # -- running the network ------------------------------------------------------------------
 
-def _run_net(model: ColorizeUNet, lab: np.ndarray, estimate: np.ndarray, region: np.ndarray,
+def _run_net(model: ColorizeUNet, lab: np.ndarray, estimate: np.ndarray, region: np.ndarray, depth: np.ndarray,
              hints: list[tuple[float, float, float, float]]) -> np.ndarray:
     """Network a, b (h, w, 2) for one working tile, reflect-padded to the net's multiple;
-    ``estimate`` is the statistics method's a, b (h, w, 2) that the network corrects."""
+    ``estimate`` is the statistics method's a, b (h, w, 2) that the network corrects and
+    ``depth`` the region's (h, w, 2), both made over the whole working image."""
     import torch
 
     from muralstudio.nets.colorize import pack_inputs
@@ -81,6 +82,7 @@ def _run_net(model: ColorizeUNet, lab: np.ndarray, estimate: np.ndarray, region:
         np.pad(lab.astype(np.float32, copy=False), (*pad, (0, 0)), mode="reflect"),
         np.pad(estimate.astype(np.float32, copy=False), (*pad, (0, 0)), mode="reflect"),
         np.pad(region.astype(np.float32), pad, mode="reflect")[..., None],
+        np.pad(depth, (*pad, (0, 0)), mode="reflect"),
         np.pad(hint_ab, (*pad, (0, 0))),
         np.pad(hint_map, pad)[..., None],
     ]
@@ -100,9 +102,10 @@ def network_delta(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
     model.eval()
     h, w = region.shape
     estimate = lab[..., 1:] + statistics_delta(lab, region, model.prior_table())
+    depth = region_depth(region)
     tiles, overlap = network_tiles(h, w, tile, model.multiple)
     if len(tiles) == 1:
-        ab = _run_net(model, lab, estimate, region, hints)
+        ab = _run_net(model, lab, estimate, region, depth, hints)
         yield 1, 1
     else:
         blender = TileBlender(Box(0, 0, h, w), 2, overlap)
@@ -111,7 +114,8 @@ def network_delta(model: ColorizeUNet, lab: np.ndarray, region: np.ndarray,
                 local = [(y - t.y0, x - t.x0, a, b) for y, x, a, b in hints
                          if -HINT_RADIUS <= y - t.y0 < t.height + HINT_RADIUS
                          and -HINT_RADIUS <= x - t.x0 < t.width + HINT_RADIUS]
-                blender.add(t, _run_net(model, lab[t.slices], estimate[t.slices], region[t.slices], local))
+                blender.add(t, _run_net(model, lab[t.slices], estimate[t.slices], region[t.slices], depth[t.slices],
+                                        local))
             yield i + 1, len(tiles)
         ab = blender.result()
     ab = spread_hints(ab, lab[..., 0], region, hints)

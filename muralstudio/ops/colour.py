@@ -156,6 +156,24 @@ def match_surroundings(lab: np.ndarray, mask: np.ndarray, ring: int = 32,
     return out
 
 
+def region_depth(mask: np.ndarray, unit: float = 64.0) -> np.ndarray:
+    """(H, W, 2) float32 depth of each pixel inside its region of ``mask`` (zero outside):
+    its distance from the region's edge relative to the region's deepest point, and in units
+    of ``unit`` pixels (capped at 3). Fading is usually strongest deep inside a patch, so the
+    colorization network takes these to correct a region unevenly."""
+    m = mask.astype(np.uint8)
+    if not m.any():
+        return np.zeros((*mask.shape, 2), np.float32)
+    if m.all():  # a whole grey photograph: no edge inside the image
+        return np.stack([np.ones(mask.shape), np.full(mask.shape, 3.0)], -1).astype(np.float32)
+    dist = cv2.distanceTransform(m, cv2.DIST_L2, 5)
+    count, labels = cv2.connectedComponents(m, connectivity=8)
+    deepest = np.zeros(count, np.float32)
+    np.maximum.at(deepest, labels.ravel(), dist.ravel())
+    relative = dist / np.maximum(deepest[labels], 1.0)
+    return np.stack([relative, np.minimum(dist / unit, 3.0)], -1).astype(np.float32)
+
+
 def lightness_prior(labs: list[np.ndarray], bins: int) -> np.ndarray:
     """(bins, 2) float32 mean a, b per lightness bin over Lab images: what colour paint of a
     given lightness usually has on these murals (a grey photograph's best plain guess)."""

@@ -34,7 +34,7 @@ from muralstudio.core.errors import TrainingError
 from muralstudio.core.progress import Progress
 from muralstudio.nets.colorize import ARCH, PRIOR_BINS, ColorizeConfig, ColorizeUNet, pack_inputs
 from muralstudio.nets.weights import choose_device, load_state, load_weights
-from muralstudio.ops.colour import ciede2000, lightness_prior, match_surroundings, rgb_to_lab
+from muralstudio.ops.colour import ciede2000, lightness_prior, match_surroundings, region_depth, rgb_to_lab
 from muralstudio.ops.hints import hint_maps, spread_hints
 from muralstudio.train.fading import FadedSample, faded_sample, sample_hints
 from muralstudio.train.loop import LoopState, RunFiles, save_checkpoint, save_weights, start_state, timed_loop
@@ -71,30 +71,34 @@ class ColorizeTrainConfig:
 
 @dataclass
 class Batch:
-    """Network inputs and targets as tensors: Lab, estimated a and b, region, hints, true a and b."""
+    """Network inputs and targets as tensors: Lab, estimated a and b, region and its depth,
+    hints, true a and b."""
 
     lab: torch.Tensor
     estimate_ab: torch.Tensor
     region: torch.Tensor
+    depth: torch.Tensor
     hint_ab: torch.Tensor
     hint_map: torch.Tensor
     truth_ab: torch.Tensor
 
     def inputs(self) -> torch.Tensor:
-        return pack_inputs(self.lab, self.estimate_ab, self.region, self.hint_ab, self.hint_map)
+        return pack_inputs(self.lab, self.estimate_ab, self.region, self.depth, self.hint_ab, self.hint_map)
 
 
 @dataclass
 class Sample:
-    """A faded sample with its colour-statistics estimate of a, b (H, W, 2)."""
+    """A faded sample with its colour-statistics estimate of a, b (H, W, 2) and the depth of
+    its region (H, W, 2), both made over the whole window as the engine makes them."""
 
     faded: FadedSample
     estimate: np.ndarray
+    depth: np.ndarray
 
 
 def estimate(faded: FadedSample, prior: np.ndarray) -> Sample:
     """``faded`` with the estimate the engine would start from."""
-    return Sample(faded, match_surroundings(faded.faded, faded.mask, prior=prior)[..., 1:])
+    return Sample(faded, match_surroundings(faded.faded, faded.mask, prior=prior)[..., 1:], region_depth(faded.mask))
 
 
 def crops_of(sample: Sample, size: int, count: int, rng: np.random.Generator) -> list[Sample]:
@@ -109,7 +113,9 @@ def crops_of(sample: Sample, size: int, count: int, rng: np.random.Generator) ->
         y = int(np.clip(cy - size // 2, 0, h - size))
         x = int(np.clip(cx - size // 2, 0, w - size))
         box = (slice(y, y + size), slice(x, x + size))
-        out.append(Sample(FadedSample(s.faded[box], s.mask[box], s.truth[box]), sample.estimate[box]))
+        strength = None if s.strength is None else s.strength[box]
+        out.append(Sample(FadedSample(s.faded[box], s.mask[box], s.truth[box], strength), sample.estimate[box],
+                          sample.depth[box]))
     return out
 
 
@@ -122,7 +128,8 @@ def make_batch(samples: list[Sample], hints: list[list[tuple[int, int, float, fl
     faded = [s.faded for s in samples]
     maps = [hint_maps(f.mask.shape, h) for f, h in zip(faded, hints)]
     return Batch(t([f.faded for f in faded]), t([s.estimate for s in samples]),
-                 t([f.mask.astype(np.float32) for f in faded]), t([m[0] for m in maps]), t([m[1] for m in maps]),
+                 t([f.mask.astype(np.float32) for f in faded]), t([s.depth for s in samples]),
+                 t([m[0] for m in maps]), t([m[1] for m in maps]),
                  t([f.truth[..., 1:] for f in faded]))
 
 

@@ -149,13 +149,14 @@ def test_hints_reach_the_network_at_working_scale(weights):
     finally:
         hook.remove()
     assert len(seen_inputs) == 2
-    x = seen_inputs[1][0]  # (9, h, w) at half size: 48 x 64, a multiple of the tiny net's 8
-    assert x.shape == (9, 48, 64)
-    where = np.argwhere(x[8].numpy() > 0)
+    x = seen_inputs[1][0]  # (11, h, w) at half size: 48 x 64, a multiple of the tiny net's 8
+    assert x.shape == (11, 48, 64)
+    where = np.argwhere(x[10].numpy() > 0)
     assert where.size and np.allclose(where.mean(axis=0), (20, 30), atol=0.6)  # (40.5 / 2 - 0.5, 60.5 / 2 - 0.5)
     ab = rgb_to_lab(np.asarray([hint.rgb], np.float32))[0, 1:]
-    np.testing.assert_allclose(x[6:8, 20, 30].numpy() * AB_SCALE, ab, rtol=1e-4)
-    assert not seen_inputs[0][0, 6:].any()
+    np.testing.assert_allclose(x[8:10, 20, 30].numpy() * AB_SCALE, ab, rtol=1e-4)
+    assert not seen_inputs[0][0, 8:].any()
+    assert (x[6] == 1).all() and (x[7] == 3).all()  # the depth of a region without an edge
     # the whole image is the region: no ring around it, so the estimate is the prior's colour
     lightness = (x[0].numpy() + 1) * 50
     np.testing.assert_allclose(x[3:5].permute(1, 2, 0).numpy() * AB_SCALE, prior_ab(lightness, PRIOR.numpy()), atol=0.01)

@@ -1,4 +1,4 @@
-"""The shipped PConv weights: present, intact, documented, loadable, and measured against Telea."""
+"""The shipped weights (PConv, detector, colorization): intact, documented, loadable, measured."""
 
 from __future__ import annotations
 
@@ -90,3 +90,22 @@ def test_shipped_detector_finds_held_out_cracks(shared_data: Path):
     f1 = scores(counts)["crack_f1"]
     # measured when the weights were shipped: pixel-exact F1 0.45 over all 19 held-out photographs
     assert 0.3 < f1 < 0.7, f1
+
+
+COLORIZE = manifest().get("models", {}).get("colorize", {})
+
+
+def test_manifest_documents_the_shipped_colorization_network():
+    from muralstudio.nets.colorize import ARCH as COL_ARCH
+    from muralstudio.nets.colorize import ColorizeConfig, ColorizeUNet
+
+    for key in ("file", "sha256", "bytes", "architecture", "config", "parameters", "training", "data", "figures"):
+        assert key in COLORIZE, key
+    path = shipped("colorize")
+    assert path.stat().st_size == COLORIZE["bytes"] < 16 * 2**20
+    assert sha256_of(path) == COLORIZE["sha256"]
+    w = load_weights(path, COL_ARCH)
+    assert all(t.dtype == torch.float16 for t in w.state_dict.values() if t.is_floating_point())
+    model = load_state(ColorizeUNet(ColorizeConfig(**w.config)), w)
+    assert sum(p.numel() for p in model.parameters()) == COLORIZE["parameters"]
+    assert np.abs(model.prior_table()).max() > 1  # the training murals' colour per lightness came along

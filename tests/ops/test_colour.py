@@ -12,6 +12,7 @@ from muralstudio.ops.colour import (
     lightness_prior,
     match_surroundings,
     prior_ab,
+    region_depth,
     rgb_to_lab,
 )
 
@@ -93,3 +94,19 @@ def test_lightness_prior_is_the_mean_colour_per_lightness():
     np.testing.assert_allclose(prior[40], [-4.0, 20.0])
     assert not prior[[0, 20, 49]].any()  # no paint of that lightness: neutral
     np.testing.assert_array_equal(prior_ab(np.array([25.0, 81.0, 150.0]), prior), prior[[12, 40, 49]])
+
+
+def test_region_depth_is_relative_per_region_and_absolute_in_units():
+    mask = np.zeros((80, 120), bool)
+    mask[10:30, 10:110] = True  # 20 px thick: deepest about 10 px from the edge
+    mask[40:76, 10:46] = True  # 36 px square: deepest about 18 px
+    depth = region_depth(mask, unit=10.0)
+    assert depth.shape == (80, 120, 2) and depth.dtype == np.float32
+    assert not depth[~mask].any()
+    assert depth[20, 60, 0] == pytest.approx(1.0) and depth[58, 28, 0] == pytest.approx(1.0)
+    assert depth[10, 60, 0] < 0.15 and depth[40, 28, 0] < 0.1  # at each region's edge
+    assert depth[20, 60, 1] == pytest.approx(1.0, abs=0.1)  # 10 px deep in units of 10
+    assert depth[58, 28, 1] == pytest.approx(1.8, abs=0.1)
+    whole = region_depth(np.ones((20, 20), bool))  # a grey photograph has no edge inside
+    assert (whole[..., 0] == 1).all() and (whole[..., 1] == 3).all()
+    assert not region_depth(np.zeros((5, 5), bool)).any()

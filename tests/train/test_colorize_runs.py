@@ -45,7 +45,7 @@ def test_network_corrects_the_estimate_not_the_faded_colour():
     lab = torch.rand(1, 3, 32, 32, generator=g) * torch.tensor([100.0, 60, 60]).view(1, 3, 1, 1)
     estimate = torch.rand(1, 2, 32, 32, generator=g) * 40 - 20
     zeros = torch.zeros(1, 1, 32, 32)
-    out = net(pack_inputs(lab, estimate, zeros + 1, torch.zeros(1, 2, 32, 32), zeros))
+    out = net(pack_inputs(lab, estimate, zeros + 1, torch.rand(1, 2, 32, 32, generator=g), torch.zeros(1, 2, 32, 32), zeros))
     torch.testing.assert_close(out, estimate)
 
 
