@@ -17,20 +17,29 @@ from muralstudio.nets.weights import MODELS_DIR, load_state, load_weights, manif
 from muralstudio.ops.metrics import psnr
 
 ENTRY = manifest().get("models", {}).get("pconv", {})
+DOCUMENTED = ("file", "sha256", "bytes", "architecture", "config", "parameters", "training", "data", "figures")
 
 
-def test_manifest_documents_the_shipped_model():
-    for key in ("file", "sha256", "bytes", "architecture", "config", "parameters", "training", "data", "figures"):
-        assert key in ENTRY, key
-    path = MODELS_DIR / ENTRY["file"]
-    assert path.stat().st_size == ENTRY["bytes"] < 16 * 2**20
-    assert sha256_of(path) == ENTRY["sha256"]
-
-
-def test_shipped_weights_load_strictly_in_fp16():
-    w = load_weights(shipped("pconv"), ARCH)
+def documented_model(name: str, arch: str, net: type, config: type, keys: tuple[str, ...] = DOCUMENTED
+                     ) -> torch.nn.Module:
+    """The shipped model ``name``, checked against its manifest entry: documented by ``keys``,
+    intact (size under 16 MiB, sha256), fp16, loaded strictly, with the parameters it lists."""
+    entry = manifest().get("models", {}).get(name, {})
+    for key in keys:
+        assert key in entry, key
+    path = shipped(name)
+    assert path == MODELS_DIR / entry["file"]
+    assert path.stat().st_size == entry["bytes"] < 16 * 2**20
+    assert sha256_of(path) == entry["sha256"]
+    w = load_weights(path, arch)
     assert all(t.dtype == torch.float16 for t in w.state_dict.values() if t.is_floating_point())
-    model = load_state(PConvUNet(PConvConfig(**w.config)), w)
+    model = load_state(net(config(**w.config)), w)
+    assert sum(p.numel() for p in model.parameters()) == entry["parameters"]
+    return model
+
+
+def test_shipped_pconv_is_documented_and_loads_strictly_in_fp16():
+    model = documented_model("pconv", ARCH, PConvUNet, PConvConfig)
     assert parameter_count(model) == ENTRY["parameters"]
 
 
@@ -61,20 +70,11 @@ def test_shipped_model_against_telea_on_a_validation_mural(shared_data: Path):
     assert scores["pconv"] > scores["telea"] - 0.5, scores
 
 
-DETECTOR = manifest().get("models", {}).get("detector", {})
-
-
 def test_manifest_documents_the_shipped_detector():
     from muralstudio.nets.detector import ARCH as DET_ARCH
     from muralstudio.nets.detector import DamageUNet, DetectorConfig
 
-    for key in ("file", "sha256", "bytes", "architecture", "config", "classes", "training", "data", "figures"):
-        assert key in DETECTOR, key
-    path = shipped("detector")
-    assert path.stat().st_size == DETECTOR["bytes"] < 16 * 2**20
-    w = load_weights(path, DET_ARCH)
-    model = load_state(DamageUNet(DetectorConfig(**w.config)), w)
-    assert sum(p.numel() for p in model.parameters()) == DETECTOR["parameters"]
+    documented_model("detector", DET_ARCH, DamageUNet, DetectorConfig, DOCUMENTED + ("classes",))
 
 
 @pytest.mark.data
@@ -92,20 +92,9 @@ def test_shipped_detector_finds_held_out_cracks(shared_data: Path):
     assert 0.3 < f1 < 0.7, f1
 
 
-COLORIZE = manifest().get("models", {}).get("colorize", {})
-
-
 def test_manifest_documents_the_shipped_colorization_network():
     from muralstudio.nets.colorize import ARCH as COL_ARCH
     from muralstudio.nets.colorize import ColorizeConfig, ColorizeUNet
 
-    for key in ("file", "sha256", "bytes", "architecture", "config", "parameters", "training", "data", "figures"):
-        assert key in COLORIZE, key
-    path = shipped("colorize")
-    assert path.stat().st_size == COLORIZE["bytes"] < 16 * 2**20
-    assert sha256_of(path) == COLORIZE["sha256"]
-    w = load_weights(path, COL_ARCH)
-    assert all(t.dtype == torch.float16 for t in w.state_dict.values() if t.is_floating_point())
-    model = load_state(ColorizeUNet(ColorizeConfig(**w.config)), w)
-    assert sum(p.numel() for p in model.parameters()) == COLORIZE["parameters"]
+    model = documented_model("colorize", COL_ARCH, ColorizeUNet, ColorizeConfig)
     assert np.abs(model.prior_table()).max() > 1  # the training murals' colour per lightness came along
