@@ -32,6 +32,7 @@ from muralstudio.engines.detect import CLASSES, DEFAULT_THRESHOLD, Detection
 from muralstudio.gui.panels.layers import hex_color
 from muralstudio.gui.panels.jobcontrols import JobControls
 from muralstudio.gui.panels.restore import PathEdit
+from muralstudio.gui.wheelguard import guard_wheel
 
 DEBOUNCE_MS = 80
 SLIDER_MIN, SLIDER_MAX = 5, 95  # thresholds 0.05 to 0.95, in hundredths
@@ -84,6 +85,7 @@ class _ClassRow:
         self.slider.setValue(round(DEFAULT_THRESHOLD * 100))
         self.slider.setToolTip("Threshold: the detector's certainty a pixel needs to be proposed")
         self.slider.setMinimumWidth(70)
+        guard_wheel(self.slider)
         self.value = QLabel()
         self.value.setMinimumWidth(self.value.fontMetrics().horizontalAdvance("0.00") + 4)
         self.count = QLabel("–")

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from muralstudio.core.damage import STYLES, DamageClass
 from muralstudio.core.document import GUIDE, mask_key
 from muralstudio.gui.layerstyle import GUIDE_COLOR
+from muralstudio.gui.wheelguard import guard_wheel
 
 LAYERS: list[tuple[str, str, tuple[int, int, int], str]] = [
     (mask_key(c), STYLES[c].label, STYLES[c].color, STYLES[c].description) for c in DamageClass
@@ -67,6 +68,7 @@ class LayersPanel(QWidget):
             slider.setRange(0, 100)
             slider.setValue(55)
             slider.setToolTip("Overlay opacity")
+            guard_wheel(slider)
             slider.valueChanged.connect(lambda v, k=key: self.opacityChanged.emit(k, v / 100.0))
             grid.addWidget(radio, row, 0)
             grid.addWidget(show, row, 1, Qt.AlignmentFlag.AlignCenter)

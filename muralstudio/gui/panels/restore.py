@@ -36,6 +36,7 @@ from muralstudio.core.errors import EngineError
 from muralstudio.engines import engine_names, get_engine
 from muralstudio.engines.base import ParamSpec
 from muralstudio.gui.panels.jobcontrols import JobControls
+from muralstudio.gui.wheelguard import guard_wheel
 
 
 DEFAULT_ENGINE = "telea"
@@ -145,6 +146,7 @@ class RestorePanel(QWidget):
             self.engine.addItem(get_engine(name).label, name)
         self.engine.setCurrentIndex(max(0, self.engine.findData(DEFAULT_ENGINE)))
         self.engine.currentIndexChanged.connect(self._rebuild_params)
+        guard_wheel(self.engine)
         layout.addWidget(self.engine)
         self.description = QLabel(wordWrap=True)
         layout.addWidget(self.description)
@@ -245,6 +247,8 @@ class RestorePanel(QWidget):
             w = QComboBox()
             w.addItems(list(spec.choices))
             w.setCurrentText(str(spec.default))
+        if isinstance(w, (QSpinBox, QDoubleSpinBox, QComboBox)):
+            guard_wheel(w)
         return w
 
     def params(self) -> dict[str, Any]:
