@@ -42,6 +42,8 @@ def test_restore_panel_combos_pass_the_wheel_on_until_clicked(qtbot):
     before = device.currentText()
     assert not _wheel(device)  # passed on to the scroll area …
     assert device.currentText() == before  # … and the value stayed
+    steps = panel._param_widgets["steps"]  # a spin box
+    assert not _wheel(steps, 1) and steps.value() == 20
     start = panel.engine.currentIndex()
     assert not _wheel(panel.engine)
     assert panel.engine.currentIndex() == start
