@@ -6,7 +6,9 @@ tile size is split into overlapping tiles whose outputs are feathered together w
 weights; damage scattered over a large area is cut into pieces that fit one tile
 (:func:`crop_cell`). The network runs in eval mode without autograd, in channels_last
 memory format (about 1.5x faster on CPU), and its decoder only where the hole is
-(``muralstudio.nets.pconv_sparse``: about twice as fast on thin cracks). Stray dots the
+(``muralstudio.nets.pconv_sparse``: about twice as fast on thin cracks), in bfloat16 on
+CPUs with native bfloat16 arithmetic (``precision``: 1.7x faster again, fills within about one
+level of 255 of float32's, the mask arithmetic still exact). Stray dots the
 network leaves deep inside large holes are refilled from their surroundings
 (``muralstudio.ops.specks``) unless switched off. Known
 pixels come back bit-identical: only masked pixels are taken from the network. Grey images
@@ -42,12 +44,15 @@ from muralstudio.ops.crop import Box, network_tiles, plan_crops
 from muralstudio.ops.specks import remove_specks
 
 if TYPE_CHECKING:
+    import torch
+
     from muralstudio.nets.pconv import PConvUNet
 
 SHIPPED = "pconv"  # the manifest name of the shipped model
 MODEL = models.NetworkSpec(SHIPPED, "The PConv engine", "muralstudio.nets.pconv", "PConvConfig", "PConvUNet")
 
 TILE = 1152  # default tile: a 1024-px piece of scattered damage with 64 px of context each side
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def crop_cell(tile: int, margin: int, multiple: int) -> int:
@@ -59,9 +64,30 @@ def crop_cell(tile: int, margin: int, multiple: int) -> int:
 
 # -- running the network ------------------------------------------------------------------
 
-def _run_net(model: PConvUNet, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+def native_bf16() -> bool:
+    """Whether this CPU does bfloat16 arithmetic natively (AVX-512 BF16 or AMX); elsewhere
+    torch emulates it, slower than float32."""
+    import torch
+
+    probes = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(bool(probe()) for probe in probes if probe is not None)
+
+
+def compute_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """The dtype the network's features are computed in: ``precision`` when it names one;
+    for 'auto', bfloat16 on a CPU with native bfloat16 and float32 everywhere else."""
+    import torch
+
+    if precision == "bfloat16" or (precision == "auto" and device.type == "cpu" and native_bf16()):
+        return torch.bfloat16
+    return torch.float32
+
+
+def _run_net(model: PConvUNet, image: np.ndarray, hole: np.ndarray, dtype: torch.dtype | None = None
+             ) -> np.ndarray:
     """Network output (h, w, 3) float32 for one tile, reflect-padded to the net's multiple;
-    computed at the hole pixels only (elsewhere it is not meaningful)."""
+    computed at the hole pixels only (elsewhere it is not meaningful), its features in
+    ``dtype`` (float32 when None)."""
     import torch
 
     from muralstudio.nets.pconv_sparse import forward_where
@@ -77,14 +103,16 @@ def _run_net(model: PConvUNet, image: np.ndarray, hole: np.ndarray) -> np.ndarra
     k = torch.from_numpy(known)[None, None].to(device, memory_format=torch.channels_last)
     want = np.pad(hole, pad)
     with torch.inference_mode():
-        out = forward_where(model, x, k, want)
+        out = forward_where(model, x, k, want, dtype=dtype or torch.float32)
     return out[0, :, :h, :w].clamp(0.0, 1.0).permute(1, 2, 0).float().cpu().numpy()
 
 
 def restore_tiles(model: PConvUNet, image: np.ndarray, hole: np.ndarray, tile: int = TILE,
-                  despeckle: bool = True) -> Generator[tuple[int, int], None, np.ndarray]:
+                  despeckle: bool = True, dtype: torch.dtype | None = None
+                  ) -> Generator[tuple[int, int], None, np.ndarray]:
     """Restore ``image`` (h, w, 3) float32 in [0, 1] where ``hole`` (h, w) is set, with stray
-    dots removed from the fill when ``despeckle``.
+    dots removed from the fill when ``despeckle``, the network's features in ``dtype``
+    (float32 when None).
 
     Yields (tiles done, tiles in all) after each tile so callers can report progress and
     stop between tiles; returns the restored float32 array with known pixels unchanged.
@@ -93,13 +121,13 @@ def restore_tiles(model: PConvUNet, image: np.ndarray, hole: np.ndarray, tile: i
     h, w = hole.shape
     tiles, overlap = network_tiles(h, w, tile, model.config.multiple)
     if len(tiles) == 1:
-        out = _run_net(model, image, hole)
+        out = _run_net(model, image, hole, dtype)
         yield 1, 1
     else:
         blender = TileBlender(Box(0, 0, h, w), 3, overlap)
         for i, t in enumerate(tiles):
             if hole[t.slices].any():
-                blender.add(t, _run_net(model, image[t.slices], hole[t.slices]))
+                blender.add(t, _run_net(model, image[t.slices], hole[t.slices], dtype))
             yield i + 1, len(tiles)
         out = blender.result()
     out = np.where(hole[..., None], out, image).astype(np.float32, copy=False)
@@ -141,6 +169,9 @@ class PConvEngine(Engine):
                        "inside large holes."),
         ParamSpec("device", "Device", "choice", "auto", choices=("auto", "cpu", "cuda", "mps"), in_name=False,
                   help="Where the network runs; auto takes CUDA, then MPS, then the CPU."),
+        ParamSpec("precision", "Precision", "choice", "auto", choices=PRECISIONS, in_name=False,
+                  help="auto: bfloat16 on a CPU that computes it natively (about 1.7x faster; the fill "
+                       "differs from float32's by about a tenth of a level of 255), float32 elsewhere."),
     )
 
     def candidate_name(self, params: dict[str, Any], seed: int | None = None) -> str:
@@ -153,6 +184,8 @@ class PConvEngine(Engine):
         params = self.resolve_params(request.params)
         clock = Stopwatch()
         model, weights, _ = MODEL.load(params["weights"], params["device"])
+        dtype = compute_dtype(params["precision"], next(model.parameters()).device)
+        params["precision"] = str(dtype).removeprefix("torch.")  # the provenance names what ran
         image, mask = request.image, request.mask
         mult = model.config.multiple
         crops = plan_crops(mask, params["margin"], cell=crop_cell(params["tile"], params["margin"], mult))
@@ -166,7 +199,7 @@ class PConvEngine(Engine):
             rgb = to_float(pixels)
             if rgb.shape[2] == 1:
                 rgb = np.repeat(rgb, 3, axis=2)
-            run = restore_tiles(model, rgb, mask[crop.box.slices], params["tile"], params["despeckle"])
+            run = restore_tiles(model, rgb, mask[crop.box.slices], params["tile"], params["despeckle"], dtype)
             try:
                 while True:
                     try:

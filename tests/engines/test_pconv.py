@@ -84,7 +84,7 @@ def test_on_off_parameters_take_words_and_refuse_anything_else():
 
 def test_despeckle_refills_a_stray_dot_only_when_asked(monkeypatch):
     # a stand-in network that paints a flat grey fill with one dark dot in the big hole
-    def fake_net(model, image, hole):
+    def fake_net(model, image, hole, dtype=None):
         out = np.full(image.shape, 0.6, np.float32)
         out[50:56, 60:66] = 0.05
         return out
@@ -117,16 +117,40 @@ def test_known_pixels_bit_identical_and_dtype_kept(weights, dtype, channels):
         assert p.pixels.dtype == dtype and p.pixels.shape[2] == channels
 
 
-def test_provenance_and_params(weights):
+def test_provenance_and_params(weights, monkeypatch):
+    monkeypatch.setattr(engine_mod, "native_bf16", lambda: False)
     img, m = image(np.uint8), damage()
     result = run(img, m, weights=str(weights), margin="20")
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
     assert result.weights_sha256 == sha
-    assert result.params == {"weights": str(weights), "margin": 20, "tile": 1152, "despeckle": True, "device": "cpu"}
+    assert result.params == {"weights": str(weights), "margin": 20, "tile": 1152, "despeckle": True, "device": "cpu",
+                             "precision": "float32"}  # what ran, not 'auto'
     cand = result.to_candidate(("loss",))
     assert cand.provenance.weights_sha256 == sha and cand.provenance.engine == "pconv"
     assert cand.name == "pconv weights=tiny"
     assert cand.restored_area() == m.sum()
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_auto_precision_is_bfloat16_only_on_a_cpu_that_has_it(monkeypatch, native):
+    monkeypatch.setattr(engine_mod, "native_bf16", lambda: native)
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert engine_mod.compute_dtype("auto", cpu) == (torch.bfloat16 if native else torch.float32)
+    assert engine_mod.compute_dtype("auto", cuda) == torch.float32
+    assert engine_mod.compute_dtype("float32", cpu) == torch.float32
+    assert engine_mod.compute_dtype("bfloat16", cpu) == torch.bfloat16
+
+
+def test_bfloat16_keeps_known_pixels_and_fills_close_to_float32(weights):
+    img, m = image(np.uint16), damage()
+    outs = {}
+    for precision in ("float32", "bfloat16"):
+        result = run(img, m, weights=str(weights), precision=precision)
+        assert result.params["precision"] == precision
+        outs[precision] = apply_patches(img, result.patches)
+        assert np.array_equal(outs[precision][~m], img[~m])
+    diff = np.abs(outs["float32"].astype(np.int64) - outs["bfloat16"].astype(np.int64))[m]
+    assert 0 < diff.mean() < 0.01 * 65535  # rounded differently, well within a percent
 
 
 def test_large_region_is_tiled_and_still_correct(weights):
@@ -148,9 +172,9 @@ def test_tiles_are_padded_channels_last_and_blended_over_every_hole_pixel(monkey
     shapes = []
     forward_where = pconv_sparse.forward_where
 
-    def recorded(model, image, *args):
+    def recorded(model, image, *args, **kwargs):
         shapes.append((tuple(image.shape), image.is_contiguous(memory_format=torch.channels_last)))
-        return forward_where(model, image, *args)
+        return forward_where(model, image, *args, **kwargs)
 
     monkeypatch.setattr(pconv_sparse, "forward_where", recorded)
     rng = np.random.default_rng(0)

@@ -18,7 +18,8 @@ def test_pconv_engine_listed_with_a_weights_path_field(qtbot, monkeypatch, tmp_p
     panel.engine.setCurrentIndex(index)
     edit = panel._param_widgets["weights"]
     assert isinstance(edit, PathEdit)
-    assert panel.params() == {"weights": "pconv", "margin": 64, "tile": 1152, "despeckle": True, "device": "auto"}
+    assert panel.params() == {"weights": "pconv", "margin": 64, "tile": 1152, "despeckle": True, "device": "auto",
+                              "precision": "auto"}
     chosen = str(tmp_path / "fine.pt")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (chosen, ""))
     edit.findChild(type(panel.run_button)).click()

@@ -54,6 +54,26 @@ def test_wanted_outputs_equal_the_full_pass(kind, dense_above, min_valid):
                                rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["scattered", "block", "nearly all"])
+@pytest.mark.parametrize("dense_above", [0.0, 0.3, 1.1])
+def test_bfloat16_features_stay_close_and_never_see_the_hole(kind, dense_above):
+    net = random_net(1, min_valid=0.07)
+    hole = holes(kind)
+    image = torch.rand(1, 3, *hole.shape, generator=torch.Generator().manual_seed(2))
+    mask = torch.from_numpy(~hole).float()[None, None]
+    at = torch.from_numpy(hole)
+    with torch.inference_mode():
+        full = net(image, mask)[0][:, at]
+        half = forward_where(net, image.clone(), mask, hole, dense_above, torch.bfloat16)
+        other = image.clone()
+        other[:, :, at] = 1.0 - other[:, :, at]  # different values under the hole
+        again = forward_where(net, other, mask, hole, dense_above, torch.bfloat16)
+    assert half.dtype == torch.float32
+    assert torch.equal(half[0][:, at], again[0][:, at])
+    scale = float(full.abs().max())
+    assert float((half[0][:, at] - full).abs().max()) < 0.05 * scale  # bfloat16 keeps 8 bits of mantissa
+
+
 def test_channels_last_inputs_and_a_deeper_net():
     net = random_net(4, base=8, depth=5)
     hole = holes("scattered", 64, 96)
