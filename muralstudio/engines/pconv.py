@@ -7,8 +7,9 @@ weights; damage scattered over a large area is cut into pieces that fit one tile
 (:func:`crop_cell`). The network runs in eval mode without autograd, in channels_last
 memory format (about 1.5x faster on CPU), and its decoder only where the hole is
 (``muralstudio.nets.pconv_sparse``: about twice as fast on thin cracks), in bfloat16 on
-CPUs with native bfloat16 arithmetic (``precision``: 1.7x faster again, fills within about one
-level of 255 of float32's, the mask arithmetic still exact). Stray dots the
+CPUs with native bfloat16 arithmetic (``precision``: 1.7x faster again; the fill differs from
+float32's by about 0.15 of a level of 255 on average and at most about one level; which
+pixels are valid is still decided exactly). Stray dots the
 network leaves deep inside large holes are refilled from their surroundings
 (``muralstudio.ops.specks``) unless switched off. Known
 pixels come back bit-identical: only masked pixels are taken from the network. Grey images
