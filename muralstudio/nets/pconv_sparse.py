@@ -221,8 +221,8 @@ def _down(layer: _Down, x: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor,
         return out, m.new_ones(1, 1, *out.shape[2:])
     out = F.conv2d(x, weight, stride=pc.stride, padding=pc.kernel // 2)
     scale, valid = pc.renormalisation([(x.shape[1], m)], m.dtype)
-    scale, shift_at = scale.to(out.dtype), valid.to(out.dtype)  # in one dtype: mixed is slow
-    return F.relu_(out.mul_(scale).addcmul_(shift_at, shift.view(1, -1, 1, 1))), valid
+    scale, gate = scale.to(out.dtype), valid.to(out.dtype)  # in one dtype: mixed is slow
+    return F.relu_(out.mul_(scale).addcmul_(gate, shift.view(1, -1, 1, 1))), valid
 
 
 def forward_where(model: PConvUNet, image: torch.Tensor, mask: torch.Tensor, want: np.ndarray,
