@@ -1,7 +1,7 @@
 """Damage-detector quality on held-out data, against the issue's targets.
 
     python benchmarks/detector_quality.py [--weights FILE] [--out benchmarks/out]
-                                          [--patches 200] [--large 100]
+                                          [--patches 200] [--large 100] [--precision auto]
 
 - Synthetic damage (``validation_set``, fixed seed) over the held-out validation murals, which
   no training run sees: ``--patches`` patches of 256 px and ``--large`` of 512 px (more context
@@ -34,6 +34,7 @@ from muralstudio.commands.contact_sheet import ContactSheet
 from muralstudio.core.damage import STYLES, DamageClass
 from muralstudio.engines.base import drive
 from muralstudio.engines.detect import CLASSES, MODEL, DetectRequest, detect
+from muralstudio.engines.precision import compute_dtype, dtype_name
 from muralstudio.train.detector import crack_pairs, load_crack_pairs, validation_set
 from muralstudio.train.patches import image_files
 
@@ -121,10 +122,11 @@ class Tolerant:
                 "best_f1": round(float(f1[best]), 4)}
 
 
-def probabilities(image: np.ndarray, weights: str, device: str) -> np.ndarray:
+def probabilities(image: np.ndarray, weights: str, device: str, precision: str) -> np.ndarray:
     """(C, H, W) uint8 probabilities of one image through the detection engine."""
     tile = max(image.shape[:2])
-    return drive(detect(DetectRequest(image, weights, device, tile=-(-tile // 64) * 64))).probabilities
+    request = DetectRequest(image, weights, device, tile=-(-tile // 64) * 64, precision=precision)
+    return drive(detect(request)).probabilities
 
 
 def blackhat(image: np.ndarray) -> np.ndarray:
@@ -143,12 +145,12 @@ def overlay(image: np.ndarray, masks: np.ndarray, names: tuple[str, ...] = CLASS
     return np.rint(out).astype(np.uint8)
 
 
-def synthetic(size: int, n: int, weights: str, device: str, shown: list) -> dict:
+def synthetic(size: int, n: int, weights: str, device: str, precision: str, shown: list) -> dict:
     """Figures on ``n`` damaged patches of ``size`` px from the held-out murals."""
     images, labels = validation_set(image_files([DATA / "murals"], validation=True), size, n, 2048)
     tally, tol = Tally(len(CLASSES)), Tolerant()
     for i, (img, truth) in enumerate(zip(images, labels)):
-        prob = probabilities(img, weights, device)
+        prob = probabilities(img, weights, device, precision)
         tally.add(prob, truth)
         tol.add(prob[CI], truth[CI])
         if i < 4 and len(shown) < 6 and truth.any():
@@ -157,12 +159,12 @@ def synthetic(size: int, n: int, weights: str, device: str, shown: list) -> dict
             "crack_tolerant": tol.figures()}
 
 
-def crackforest(weights: str, device: str, shown: list) -> dict:
+def crackforest(weights: str, device: str, precision: str, shown: list) -> dict:
     """Crack figures on the held-out CrackForest photographs, with the black-hat baseline."""
     images, masks = load_crack_pairs(crack_pairs(DATA / "cracks" / "crackforest", held_out=True))
     exact, tol, base_exact, base_tol = Tally(1), Tolerant(), Tally(1), Tolerant()
     for i, (img, truth) in enumerate(zip(images, masks)):
-        crack = probabilities(img, weights, device)[CI]
+        crack = probabilities(img, weights, device, precision)[CI]
         exact.add(crack[None], truth[None])
         tol.add(crack, truth)
         hat = blackhat(img)
@@ -218,17 +220,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default="", help="detector weights (default: the shipped detector)")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+                    help="the detector's precision (auto: bfloat16 on a CPU that computes it natively)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
     ap.add_argument("--patches", type=int, default=200, help="synthetic patches of 256 px")
     ap.add_argument("--large", type=int, default=100, help="synthetic patches of 512 px")
     args = ap.parse_args()
     t0 = time.perf_counter()
     _, weights, device = MODEL.load(args.weights, args.device)
+    run = (args.weights, args.device, args.precision)
     shown: list = []
     res: dict = {"weights": str(weights.path), "weights_sha256": weights.sha256, "device": str(device),
-                 "synthetic_256": synthetic(256, args.patches, args.weights, args.device, shown),
-                 "synthetic_512": synthetic(512, args.large, args.weights, args.device, shown),
-                 "crackforest": crackforest(args.weights, args.device, shown)}
+                 "precision": dtype_name(compute_dtype(args.precision, device)),
+                 "synthetic_256": synthetic(256, args.patches, *run, shown),
+                 "synthetic_512": synthetic(512, args.large, *run, shown),
+                 "crackforest": crackforest(*run, shown)}
     cls = res["synthetic_256"]["classes"]
     res["figures"] = {"crackforest_f1_tol2": res["crackforest"]["tolerant"]["f1"],
                       "crackforest_f1_exact": res["crackforest"]["exact"]["f1"],
@@ -236,6 +242,7 @@ def main() -> int:
     res["targets"] = {key: {"target": target, "met": res["figures"].get(key, 0.0) >= target}
                       for key, target, _ in TARGETS}
     res["seconds"] = round(time.perf_counter() - t0, 1)
+    print(f"detector {weights.path.name} on {device}, {res['precision']}")
     print("\n".join(report(res)))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "detector-quality.json").write_text(json.dumps(res, indent=2, ensure_ascii=False))

@@ -1,6 +1,6 @@
 """Damage-detector speed and peak memory on a large scan, against a classical baseline.
 
-    python benchmarks/detector_speed.py [--weights FILE] [--size 4096] [--device auto]
+    python benchmarks/detector_speed.py [--weights FILE] [--size 4096] [--device auto] [--precision auto]
 
 A ``--size`` × ``--size`` 8-bit RGB wall (the demo mural with its synthetic damage, painted
 at 2048 px and scaled up) is detected end to end through the engine (loading the weights,
@@ -57,7 +57,7 @@ def make_wall(size: int, seed: int = 7) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-def child(kind: str, image_path: str, weights: str, device: str) -> dict:
+def child(kind: str, image_path: str, weights: str, device: str, precision: str) -> dict:
     """Run one measurement in this (child) process and return its figures."""
     import torch  # noqa: F401  (imported before the baseline memory figure, as the app has it loaded)
 
@@ -69,7 +69,7 @@ def child(kind: str, image_path: str, weights: str, device: str) -> dict:
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     t = time.perf_counter()
     if kind == "detect":
-        result = drive(detect(DetectRequest(image, weights, device)))
+        result = drive(detect(DetectRequest(image, weights, device, precision=precision)))
         info = {"tiles_meta": result.meta, "damage_share": {c: round(float(result.mask(c).mean()), 4)
                                                              for c in result.classes}}
     else:
@@ -86,8 +86,9 @@ def child(kind: str, image_path: str, weights: str, device: str) -> dict:
             "threads": torch.get_num_threads(), **info}
 
 
-def measure(kind: str, image_path: str, weights: str, device: str) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, "--image", image_path, "--weights", weights, "--device", device]
+def measure(kind: str, image_path: str, weights: str, device: str, precision: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", kind, "--image", image_path, "--weights", weights, "--device", device,
+           "--precision", precision]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"{kind} failed:\n{done.stderr.strip()}")
@@ -105,19 +106,21 @@ def main() -> int:
     ap.add_argument("--weights", default="", help="detector weights (default: the shipped detector)")
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+                    help="the detector's precision (auto: bfloat16 on a CPU that computes it natively)")
     ap.add_argument("--child", choices=("detect", "baseline"), help=argparse.SUPPRESS)
     ap.add_argument("--image", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.image, args.weights, args.device)))
+        print(json.dumps(child(args.child, args.image, args.weights, args.device, args.precision)))
         return 0
 
     wall = make_wall(args.size)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "wall.npy")
         np.save(path, wall)
-        det = measure("detect", path, args.weights, args.device)
-        base = measure("baseline", path, args.weights, args.device)
+        det = measure("detect", path, args.weights, args.device, args.precision)
+        base = measure("baseline", path, args.weights, args.device, args.precision)
     nbytes = wall.nbytes
     print(f"{args.size} × {args.size} RGB 8-bit wall: {nbytes / 2**20:.0f} MB of pixels "
           f"(probability maps: {5 * args.size**2 / 2**20:.0f} MB); torch threads {det['threads']}, "
@@ -125,7 +128,8 @@ def main() -> int:
     print(f"detector  {det['seconds']:7.1f} s ({det['cpu_seconds']:.0f} CPU-s)   peak {mb(det['peak_kib'])} "
           f"({mb(det['peak_kib'] - det['rss_before_kib'])} above the {mb(det['rss_before_kib'])} before detecting; "
           f"{(det['peak_kib'] - det['rss_before_kib']) * 1024 / nbytes:.1f}× the image); "
-          f"device {det['tiles_meta'].get('device')}, tile {det['tiles_meta'].get('tile')}")
+          f"device {det['tiles_meta'].get('device')} ({det['tiles_meta'].get('precision')}), "
+          f"tile {det['tiles_meta'].get('tile')}")
     print(f"baseline  {base['seconds']:7.1f} s ({base['cpu_seconds']:.0f} CPU-s)   peak {mb(base['peak_kib'])} "
           f"({mb(base['peak_kib'] - base['rss_before_kib'])} above; Canny+Telea over {100 * base['mask_share']:.1f} % "
           f"of the image)")

@@ -2,13 +2,15 @@
 and the time one candidate of a 256 × 256 region takes.
 
     python benchmarks/diffusion_quality.py [--weights diffusion|FILE] [--per-image 2] [--seed 2026] [--out DIR]
+                                           [--precision auto|float32|bfloat16]
 
 Validation split: the whole images of ``muralstudio.train.patches.VALIDATION_IMAGES``, never
 trained on. From each, ``--per-image`` 512 × 512 crops (far apart, seed ``--seed``) each get one
 held-out NVIDIA irregular mask (every 20th file, never trained on) of the 10-30 % and of the
 30-50 % group, at the 512-px scale they were drawn for. Every engine restores exactly the
 same crop/hole pairs through the engine protocol with its default settings (diffusion:
-candidate seed 0; also with the guide lines it finds itself, ``guide=drawn+found``). Prints
+candidate seed 0; also with the guide lines it finds itself, ``guide=drawn+found``), PConv and
+diffusion in ``--precision``. Prints
 whole-crop PSNR and SSIM, GMSD over the hole and hole sharpness (1.0 = as sharp as the truth)
 side by side, the targets of issue 6, and writes a contact sheet per group (masked | Telea |
 PConv | three diffusion candidates | truth) and a JSON of all figures.
@@ -53,7 +55,7 @@ def crops(image: np.ndarray, n: int, rng: np.random.Generator) -> list[np.ndarra
             for y, x in far_apart(h - CROP + 1, w - CROP + 1, n, rng)]
 
 
-def speed(weights: str) -> tuple[float, float]:
+def speed(weights: str, precision: str) -> tuple[float, float]:
     """Seconds for one diffusion candidate (default settings) and for Telea, on a 256² region
     with a 30 % loss in its middle; the best of two runs each."""
     rng = np.random.default_rng(0)
@@ -61,7 +63,8 @@ def speed(weights: str) -> tuple[float, float]:
     hole = np.zeros((256, 256), bool)
     hole[58:198, 58:198] = True
     times = {}
-    for engine, params in (("diffusion", {"weights": weights, "candidates": 1}), ("telea", {})):
+    for engine, params in (("diffusion", {"weights": weights, "candidates": 1, "precision": precision}),
+                           ("telea", {})):
         best = float("inf")
         for _ in range(2):
             t = time.perf_counter()
@@ -79,6 +82,8 @@ def main() -> int:
     ap.add_argument("--per-image", type=int, default=2, help="512² crops per image and group")
     ap.add_argument("--seed", type=int, default=2026, help="draws the crops and masks; change it for a fresh set")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
+    ap.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+                    help="PConv's and diffusion's (auto: bfloat16 on a CPU that computes it natively)")
     args = ap.parse_args()
     images = image_files([args.data / "murals"], validation=True)
     if not images:
@@ -86,10 +91,12 @@ def main() -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     engines = [("telea", "telea", {})]
+    net = {"precision": args.precision}
     if args.pconv != "none":
-        engines.append(("pconv", "pconv", {"weights": args.pconv}))
-    engines += [("diffusion", "diffusion", {"weights": args.weights, "candidates": 1}),
-                ("diffusion+found", "diffusion", {"weights": args.weights, "candidates": 1, "guide": "drawn+found"})]
+        engines.append(("pconv", "pconv", {"weights": args.pconv, **net}))
+    diffusion = {"weights": args.weights, "candidates": 1, **net}
+    engines += [("diffusion", "diffusion", diffusion),
+                ("diffusion+found", "diffusion", {**diffusion, "guide": "drawn+found"})]
     names = [n for n, _, _ in engines]
     rng = np.random.default_rng(args.seed)
     truths = [c for p in images for c in crops(load_rgb8(p), args.per_image, rng)]
@@ -111,7 +118,7 @@ def main() -> int:
                     row.append(tile_view(pred, hole, (0, 0, CROP)))
             if k < SHEET_ROWS:
                 more = drive(get_engine("diffusion").run(InpaintRequest(
-                    damaged, hole, {"weights": args.weights, "candidates": 2, "seed": 1})))
+                    damaged, hole, {**diffusion, "candidates": 2, "seed": 1})))
                 row += [tile_view(apply_patches(damaged, r.patches), hole, (0, 0, CROP)) for r in more.all_results()]
                 row.append(tile_view(truth, hole, (0, 0, CROP)))
                 sheet.append(np.concatenate(row, axis=1))
@@ -135,9 +142,9 @@ def main() -> int:
                   + ("" if name.startswith("pconv") else f" -> targets {'met' if ok else 'MISSED'}"))
             if name == "diffusion" and not ok:
                 failed = True
-    one, telea = speed(args.weights)
-    print(f"\n256² region, default settings: one diffusion candidate {one:.1f} s (target ≤ 20 s), "
-          f"Telea {telea * 1000:.0f} ms ({one / telea:.0f}× Telea)")
+    one, telea = speed(args.weights, args.precision)
+    print(f"\n256² region, default settings ({args.precision}): one diffusion candidate {one:.1f} s "
+          f"(target ≤ 20 s), Telea {telea * 1000:.0f} ms ({one / telea:.0f}× Telea)")
     failed |= one > 20.0
     print("seconds in all: " + ", ".join(f"{n} {s:.1f}" for n, s in seconds.items()))
     (args.out / "diffusion-quality.json").write_text(json.dumps(

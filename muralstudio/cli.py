@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     dt.add_argument("--probabilities", action="store_true", help="also write <class>-probability.png (255 = certain)")
     dt.add_argument("--weights", default="", help="detector weights file (default: the shipped detector)")
     dt.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    dt.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+                    help="auto: bfloat16 on a CPU that computes it natively (about twice as fast), else float32")
     dt.add_argument("--force", action="store_true", help="replace existing masks")
     dt.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -206,7 +208,7 @@ def _run(args: argparse.Namespace) -> int:
         from muralstudio.commands.detect import parse_classes, parse_thresholds, run_detect
 
         run_detect(args.input, args.out, parse_classes(args.classes), parse_thresholds(args.threshold),
-                   args.probabilities, args.weights, args.device, force=args.force, quiet=args.quiet)
+                   args.probabilities, args.weights, args.device, args.precision, force=args.force, quiet=args.quiet)
         return 0
     if args.command == "eval":
         from muralstudio.commands.evaluate import check_form, run_engine_eval, run_eval

@@ -136,6 +136,7 @@ def run_detect(
     probabilities: bool = False,
     weights: str = "",
     device: str = "auto",
+    precision: str = "auto",
     force: bool = False,
     quiet: bool = False,
     stream: TextIO | None = None,
@@ -167,7 +168,7 @@ def run_detect(
             continue
         bar = ProgressBar(label, enabled=not quiet)
         try:
-            detection = drive(detect(DetectRequest(image.pixels, weights, device)), bar.update)
+            detection = drive(detect(DetectRequest(image.pixels, weights, device, precision=precision)), bar.update)
         except BaseException:
             bar.abort()
             raise

@@ -2,7 +2,9 @@
 
 Each tile is taken with a margin of context on every side (reflected at the image border),
 run through the network, and only its centre kept, so tiles join without seams and memory
-is bounded by one tile whatever the scan's size. Probabilities are kept as 8-bit maps
+is bounded by one tile whatever the scan's size. On CPUs with native bfloat16 arithmetic the
+network runs mostly in bfloat16 (``precision`` auto; about 1.8x faster, and the detector's
+figures on held-out data the same to within 0.001: ``muralstudio.nets.detector``). Probabilities are kept as 8-bit maps
 (0-255 for 0-1), one per class. Like the inpainters, :func:`detect` is a generator that
 yields Progress and stops when it is closed.
 """
@@ -19,6 +21,7 @@ from muralstudio.core.damage import DamageClass
 from muralstudio.core.errors import ModelError
 from muralstudio.core.progress import Progress
 from muralstudio.engines import models
+from muralstudio.engines.precision import compute_dtype, dtype_name
 
 if TYPE_CHECKING:
     from muralstudio.nets.detector import DamageUNet
@@ -37,6 +40,7 @@ class DetectRequest:
     weights: str = ""  # a file, or a shipped model name ("" = the shipped detector)
     device: str = "auto"
     tile: int = TILE
+    precision: str = "auto"  # auto | float32 | bfloat16 (see muralstudio.engines.precision)
 
 
 @dataclass
@@ -108,6 +112,7 @@ def detect(request: DetectRequest) -> Generator[Progress, None, Detection]:
     t0 = time.monotonic()
     yield Progress(0.0, "Loading the detector")
     model, weights, device = MODEL.load(request.weights, request.device)
+    dtype = compute_dtype(request.precision, device)
     rgb = to_rgb8(request.image)
     h, w = rgb.shape[:2]
     out = np.zeros((len(CLASSES), h, w), np.uint8)
@@ -116,14 +121,14 @@ def detect(request: DetectRequest) -> Generator[Progress, None, Detection]:
         window, (oy, ox) = _window(rgb, box, MARGIN, model.multiple)
         x = torch.from_numpy(window).to(device).permute(2, 0, 1)[None].float().div_(255.0)
         with torch.inference_mode():
-            prob = torch.sigmoid(model(x.contiguous(memory_format=torch.channels_last)))[0]
+            prob = torch.sigmoid(model(x.contiguous(memory_format=torch.channels_last), dtype))[0]
         y0, x0, y1, x1 = box
         keep = prob[:, oy : oy + (y1 - y0), ox : ox + (x1 - x0)]
         out[:, y0:y1, x0:x1] = (keep * 255).round_().byte().cpu().numpy()
         yield Progress((i + 1) / len(boxes), f"Detecting damage: tile {i + 1} of {len(boxes)}")
     return Detection(out, CLASSES, weights.sha256, time.monotonic() - t0,
                      {"weights": str(weights.path.name), "device": str(device), "tile": request.tile,
-                      "margin": MARGIN})
+                      "margin": MARGIN, "precision": dtype_name(dtype)})
 
 
 def class_masks(detection: Detection, thresholds: dict[str, float] | float = DEFAULT_THRESHOLD,

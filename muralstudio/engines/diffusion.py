@@ -9,8 +9,10 @@ own composition), and its detail bands are brought towards the texture energy of
 paint around the region by ``detail`` (``ops.texture``, S1's frequency balancing); marked
 damage the run leaves unrestored (``InpaintRequest.damage``) is not intact paint. Guide
 lines come from the document's guide layer, and optionally also from the damage's surroundings
-(``ops.guides.auto_guide``). Progress is reported after every network evaluation with the
-current estimate as a preview, so a run stops within one step when cancelled.
+(``ops.guides.auto_guide``). On CPUs with native bfloat16 arithmetic both networks run in
+bfloat16 (``precision`` auto; the denoiser about 2.5x faster). Progress is reported after
+every network evaluation with the current estimate as a preview, so a run stops within one
+step when cancelled.
 
 torch is imported only when the engine runs, so listing engines stays fast.
 """
@@ -36,6 +38,7 @@ from muralstudio.engines.base import (
     register,
 )
 from muralstudio.engines.diffusion_scale import Scale, fuse, pad_to, plan_scales, resize, scale_inputs
+from muralstudio.engines.precision import PRECISIONS, compute_dtype, dtype_name
 from muralstudio.ops.blend import to_float
 from muralstudio.ops.crop import plan_crops
 from muralstudio.ops.fill import smooth_fill
@@ -69,11 +72,12 @@ def _hwc(t: torch.Tensor, height: int, width: int) -> np.ndarray:
 
 
 def sample_scale(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide: np.ndarray, scale: Scale,
-                 seed: int, level: int, init: np.ndarray | None = None
+                 seed: int, level: int, init: np.ndarray | None = None, dtype: torch.dtype | None = None
                  ) -> Generator[np.ndarray, None, np.ndarray]:
     """Sample one scale: ``image`` (h, w, 3) in [0, 1] with its hole pre-filled, ``hole`` and
-    ``guide`` at this scale's size, from ``init`` (enlarged coarser result) or from noise.
-    Yields the clean estimate after each step; returns the result, known pixels unchanged."""
+    ``guide`` at this scale's size, from ``init`` (enlarged coarser result) or from noise, the
+    network run in ``dtype`` (float32 when None). Yields the clean estimate after each step;
+    returns the result, known pixels unchanged."""
     import torch
 
     from muralstudio.nets.ddim import ddim_sample
@@ -88,7 +92,8 @@ def sample_scale(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide
     cond = pack_condition(known, hole_t, guide_t).contiguous(memory_format=torch.channels_last)
     noise = np.random.default_rng([seed, level]).standard_normal(img_p.shape, np.float32)
     start = None if init is None else _nchw(pad_to(init * 2.0 - 1.0, mult)[0], device)
-    run = ddim_sample(model, cond, known, hole_t, _nchw(noise, device), scale.steps, scale.start, start)
+    run = ddim_sample(model, cond, known, hole_t, _nchw(noise, device), scale.steps, scale.start, start,
+                      dtype or torch.float32)
     try:
         while True:
             try:
@@ -104,12 +109,13 @@ def sample_scale(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide
 
 def sample_region(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guide: np.ndarray,
                   plan: list[Scale], seed: int, detail: float = 0.0, base: np.ndarray | None = None,
-                  anchor: float = 0.0, unrestored: np.ndarray | None = None
+                  anchor: float = 0.0, unrestored: np.ndarray | None = None, dtype: torch.dtype | None = None
                   ) -> Generator[np.ndarray, None, np.ndarray]:
     """One candidate for a region: ``image`` (h, w, 3) float in [0, 1], sampled over ``plan``;
     its low frequencies then drawn by ``anchor`` towards those of ``base`` (another estimate
     of the region, same size) and its detail balanced against the surroundings by ``detail``
-    (``ops.texture``), damage left ``unrestored`` not counted as surroundings. Yields the
+    (``ops.texture``), damage left ``unrestored`` not counted as surroundings; the network
+    runs in ``dtype`` (float32 when None). Yields the
     current estimate at its working size after each step; returns the (h, w, 3) result with
     known pixels unchanged."""
     filled = smooth_fill(image, hole)
@@ -117,7 +123,7 @@ def sample_region(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guid
     for level, scale in enumerate(plan):
         img_s, hole_s, guide_s = scale_inputs(filled, hole, guide, scale)
         init = None if prev is None else resize(prev, scale.height, scale.width)
-        out = yield from sample_scale(model, img_s, hole_s, guide_s, scale, seed, level, init)
+        out = yield from sample_scale(model, img_s, hole_s, guide_s, scale, seed, level, init, dtype)
         if prev is not None and init is not None:
             out = fuse(init, out, hole_s, scale.width / prev.shape[1])
         prev = out
@@ -128,10 +134,11 @@ def sample_region(model: DenoiserUNet, image: np.ndarray, hole: np.ndarray, guid
     return balance_detail(full, hole, detail, unrestored=unrestored)
 
 
-def _anchor_estimate(net: Any, rgb: np.ndarray, hole: np.ndarray, fraction: float, index: int, regions: int
-                     ) -> Generator[Progress, None, np.ndarray]:
-    """PConv's fill of one region, reporting each tile so that a cancel stops between tiles."""
-    run = pconv.restore_tiles(net, rgb, hole)
+def _anchor_estimate(net: Any, rgb: np.ndarray, hole: np.ndarray, fraction: float, index: int, regions: int,
+                     dtype: torch.dtype | None = None) -> Generator[Progress, None, np.ndarray]:
+    """PConv's fill of one region (features in ``dtype``), reporting each tile so that a cancel
+    stops between tiles."""
+    run = pconv.restore_tiles(net, rgb, hole, dtype=dtype)
     try:
         while True:
             yield Progress(fraction, f"PConv estimate of region {index + 1} of {regions}")
@@ -193,6 +200,9 @@ class DiffusionEngine(Engine):
                   help="Pixels of context kept around each damaged region."),
         ParamSpec("device", "Device", "choice", "auto", choices=("auto", "cpu", "cuda", "mps"), in_name=False,
                   help="Where the network runs; auto takes CUDA, then MPS, then the CPU."),
+        ParamSpec("precision", "Precision", "choice", "auto", choices=PRECISIONS, in_name=False,
+                  help="auto: bfloat16 on a CPU that computes it natively (about 2.5x faster), float32 "
+                       "elsewhere; the same seed and precision give the same result."),
     )
 
     def run(self, request: InpaintRequest) -> EngineRun:
@@ -200,6 +210,8 @@ class DiffusionEngine(Engine):
         params = self.resolve_params(request.params)
         clock = Stopwatch()
         model, weights, _ = MODEL.load(params["weights"], params["device"])
+        dtype = compute_dtype(params["precision"], next(model.parameters()).device)
+        params["precision"] = dtype_name(dtype)  # the provenance names what ran
         anchor_net, others = None, {}
         if params["anchor"] > 0:  # the PConv weights that shaped the colour are part of the provenance
             anchor_net, anchor_weights, _ = pconv.MODEL.load(params["anchor_weights"], params["device"])
@@ -230,11 +242,12 @@ class DiffusionEngine(Engine):
                 lines = lines | auto_guide(rgb, hole)
             base = None
             if anchor_net is not None:
-                base = yield from _anchor_estimate(anchor_net, rgb, hole, done / total, i, n_crops)
+                base = yield from _anchor_estimate(anchor_net, rgb, hole, done / total, i, n_crops, dtype)
             for k in range(n_cand):
                 cand_clock = Stopwatch()
                 run = sample_region(model, rgb, hole, lines, plan, seeds[k], params["detail"], base,
-                                    params["anchor"], None if unrestored is None else unrestored[crop.box.slices])
+                                    params["anchor"], None if unrestored is None else unrestored[crop.box.slices],
+                                    dtype)
                 try:
                     while True:
                         try:

@@ -40,6 +40,7 @@ from muralstudio.engines.base import (
     crop_patch,
     register,
 )
+from muralstudio.engines.precision import PRECISIONS, compute_dtype, dtype_name
 from muralstudio.ops.blend import TileBlender, to_float
 from muralstudio.ops.crop import Box, network_tiles, plan_crops
 from muralstudio.ops.specks import remove_specks
@@ -53,7 +54,6 @@ SHIPPED = "pconv"  # the manifest name of the shipped model
 MODEL = models.NetworkSpec(SHIPPED, "The PConv engine", "muralstudio.nets.pconv", "PConvConfig", "PConvUNet")
 
 TILE = 1152  # default tile: a 1024-px piece of scattered damage with 64 px of context each side
-PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def crop_cell(tile: int, margin: int, multiple: int) -> int:
@@ -64,25 +64,6 @@ def crop_cell(tile: int, margin: int, multiple: int) -> int:
 
 
 # -- running the network ------------------------------------------------------------------
-
-def native_bf16() -> bool:
-    """Whether this CPU does bfloat16 arithmetic natively (AVX-512 BF16 or AMX); elsewhere
-    torch emulates it, slower than float32."""
-    import torch
-
-    probes = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    return any(bool(probe()) for probe in probes if probe is not None)
-
-
-def compute_dtype(precision: str, device: torch.device) -> torch.dtype:
-    """The dtype the network's features are computed in: ``precision`` when it names one;
-    for 'auto', bfloat16 on a CPU with native bfloat16 and float32 everywhere else."""
-    import torch
-
-    if precision == "bfloat16" or (precision == "auto" and device.type == "cpu" and native_bf16()):
-        return torch.bfloat16
-    return torch.float32
-
 
 def _run_net(model: PConvUNet, image: np.ndarray, hole: np.ndarray, dtype: torch.dtype | None = None
              ) -> np.ndarray:
@@ -186,7 +167,7 @@ class PConvEngine(Engine):
         clock = Stopwatch()
         model, weights, _ = MODEL.load(params["weights"], params["device"])
         dtype = compute_dtype(params["precision"], next(model.parameters()).device)
-        params["precision"] = str(dtype).removeprefix("torch.")  # the provenance names what ran
+        params["precision"] = dtype_name(dtype)  # the provenance names what ran
         image, mask = request.image, request.mask
         mult = model.config.multiple
         crops = plan_crops(mask, params["margin"], cell=crop_cell(params["tile"], params["margin"], mult))

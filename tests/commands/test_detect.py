@@ -189,3 +189,21 @@ def test_output_that_is_a_file_is_refused(tmp_path, capsys, weights):
     (tmp_path / "taken").write_text("x")
     code, _, err = run(capsys, "detect", tmp_path / "wall.png", "--out", tmp_path / "taken", "--weights", weights)
     assert code == 2 and "is a file" in err
+
+
+def test_every_engine_precision_is_accepted(tmp_path, capsys, weights):
+    from muralstudio.cli import build_parser
+    from muralstudio.engines.precision import PRECISIONS
+
+    for precision in PRECISIONS:  # the command line keeps its own copy, so that it starts without the engines
+        args = build_parser().parse_args(["detect", "wall.png", "--out", "m", "--precision", precision])
+        assert args.precision == precision
+    write_image(tmp_path / "wall.png", picture())
+    with pytest.raises(SystemExit) as refused:
+        run(capsys, "detect", tmp_path / "wall.png", "--out", tmp_path / "m", "--precision", "half")
+    err = capsys.readouterr().err
+    assert refused.value.code == 2 and "invalid choice: 'half'" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "detect", tmp_path / "wall.png", "--out", tmp_path / "m", "--weights", weights,
+                       "--precision", "bfloat16", "-q")
+    assert code == 0, err
+    assert mask_values(tmp_path / "m" / "crack.png") == {255}

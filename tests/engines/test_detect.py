@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from muralstudio.core.errors import ModelError
-from muralstudio.engines import models
+from muralstudio.engines import models, precision
 from muralstudio.engines.base import drive
 from muralstudio.engines.detect import CLASSES, DetectRequest, class_masks, detect, tiles, to_rgb8
 from muralstudio.nets.detector import ARCH, DamageUNet, DetectorConfig
@@ -85,3 +85,15 @@ def test_missing_or_foreign_weights_are_model_errors(tmp_path):
     other.write_bytes(weights_bytes("pconv-unet", {}, {}, {}))
     with pytest.raises(ModelError, match="not 'damage-unet'"):
         drive(detect(DetectRequest(image(), weights=str(other))))
+
+
+def test_precision_is_recorded_and_bfloat16_stays_close_to_float32(tmp_path, monkeypatch):
+    monkeypatch.setattr(precision, "native_bf16", lambda: False)
+    w = save(tmp_path / "d.pt")
+    img = image(130, 170)
+    f32 = drive(detect(DetectRequest(img, weights=str(w))))
+    bf16 = drive(detect(DetectRequest(img, weights=str(w), precision="bfloat16")))
+    assert f32.meta["precision"] == "float32" and bf16.meta["precision"] == "bfloat16"  # what ran, not 'auto'
+    diff = np.abs(f32.probabilities.astype(int) - bf16.probabilities)
+    assert diff.mean() < 1.0 and diff.max() <= 8
+    assert bf16.probabilities.dtype == np.uint8 and bf16.probabilities.shape == f32.probabilities.shape

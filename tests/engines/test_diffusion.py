@@ -12,6 +12,7 @@ from muralstudio.core.errors import Cancelled, ModelError
 from muralstudio.engines import InpaintRequest, drive, engine_names, get_engine
 from muralstudio.engines import diffusion as engine_mod
 from muralstudio.engines import models as models_mod
+from muralstudio.engines import precision
 from muralstudio.nets.diffusion import ARCH, DenoiserUNet, DiffusionConfig
 from muralstudio.nets.weights import manifest, weights_bytes
 
@@ -62,7 +63,7 @@ def test_registered_with_its_params():
     assert specs["candidates"].default == 3 and specs["steps"].default == 20 and specs["scales"].default == 2
     assert specs["weights"].default == "diffusion" and specs["strength"].default == 0.5
     assert specs["detail"].default == 0.95 and specs["anchor"].default == 0.5
-    assert specs["anchor_weights"].default == "pconv"
+    assert specs["anchor_weights"].default == "pconv" and specs["precision"].default == "auto"
 
 
 def test_detail_balance_changes_only_the_hole_towards_the_surroundings_texture(weights):
@@ -252,3 +253,16 @@ def test_wrong_architecture_is_refused(tmp_path):
     path.write_bytes(weights_bytes(PCONV_ARCH, cfg.to_dict(), PConvUNet(cfg).state_dict(), {}))
     with pytest.raises(ModelError):
         run(image(), damage(), path)
+
+
+def test_precision_is_recorded_reproduces_and_keeps_known_pixels(weights, monkeypatch):
+    monkeypatch.setattr(precision, "native_bf16", lambda: False)
+    img, m = image(np.uint16), damage()
+    f32 = run(img, m, weights)
+    bf16 = run(img, m, weights, precision="bfloat16")
+    assert f32.params["precision"] == "float32" and bf16.params["precision"] == "bfloat16"  # what ran
+    a, b = apply_patches(img, f32.patches), apply_patches(img, bf16.patches)
+    assert np.array_equal(a[~m], img[~m]) and np.array_equal(b[~m], img[~m])
+    assert 0 < np.abs(a.astype(np.int64) - b)[m].mean() < 0.02 * 65535
+    again = drive(get_engine("diffusion").run(InpaintRequest(img, m, bf16.params)))
+    assert np.array_equal(apply_patches(img, again.patches), b)

@@ -15,6 +15,7 @@ from muralstudio.core.errors import Cancelled, EngineError, ModelError
 from muralstudio.engines import InpaintRequest, ParamSpec, drive, engine_names, get_engine
 from muralstudio.engines import models as models_mod
 from muralstudio.engines import pconv as engine_mod
+from muralstudio.engines import precision as precision_mod
 from muralstudio.nets import pconv_sparse
 from muralstudio.nets import weights as weights_mod
 from muralstudio.nets.pconv import ARCH, PConvConfig, PConvUNet
@@ -118,7 +119,7 @@ def test_known_pixels_bit_identical_and_dtype_kept(weights, dtype, channels):
 
 
 def test_provenance_and_params(weights, monkeypatch):
-    monkeypatch.setattr(engine_mod, "native_bf16", lambda: False)
+    monkeypatch.setattr(precision_mod, "native_bf16", lambda: False)
     img, m = image(np.uint8), damage()
     result = run(img, m, weights=str(weights), margin="20")
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
@@ -129,16 +130,6 @@ def test_provenance_and_params(weights, monkeypatch):
     assert cand.provenance.weights_sha256 == sha and cand.provenance.engine == "pconv"
     assert cand.name == "pconv weights=tiny"
     assert cand.restored_area() == m.sum()
-
-
-@pytest.mark.parametrize("native", [False, True])
-def test_auto_precision_is_bfloat16_only_on_a_cpu_that_has_it(monkeypatch, native):
-    monkeypatch.setattr(engine_mod, "native_bf16", lambda: native)
-    cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert engine_mod.compute_dtype("auto", cpu) == (torch.bfloat16 if native else torch.float32)
-    assert engine_mod.compute_dtype("auto", cuda) == torch.float32
-    assert engine_mod.compute_dtype("float32", cpu) == torch.float32
-    assert engine_mod.compute_dtype("bfloat16", cpu) == torch.bfloat16
 
 
 def test_bfloat16_keeps_known_pixels_and_fills_close_to_float32(weights):

@@ -41,7 +41,7 @@ def test_diffusion_form_guide_note_and_preview(qtbot):
     panel.engine.setCurrentIndex(panel.engine.findData("diffusion"))
     params = panel.params()
     assert set(params) == {"candidates", "seed", "steps", "scales", "size", "strength", "refine", "anchor", "detail",
-                           "guide", "weights", "anchor_weights", "margin", "device"}
+                           "guide", "weights", "anchor_weights", "margin", "device", "precision"}
     assert params["candidates"] == 3 and params["guide"] == "drawn" and params["weights"] == "diffusion"
     assert panel.guide_note.isVisible() and "No guide lines" in panel.guide_note.text()
     panel.set_guide_count(1)

@@ -101,3 +101,17 @@ def test_weights_round_trip(tmp_path):
     x, cond, t = torch.randn(1, 3, 16, 16), torch.randn(1, 5, 16, 16), torch.tensor([0.5])
     with torch.no_grad():
         assert torch.allclose(again.eval()(x, cond, t), net.eval()(x, cond, t), atol=0.05)
+
+
+def test_sampler_runs_the_network_in_bfloat16_and_keeps_its_own_state_in_float32():
+    torch.manual_seed(0)
+    net = DenoiserUNet(TINY).eval()
+    known, hole, cond = _problem()
+    noise = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(3))
+    steps, out = _finish(ddim_sample(net, cond, known, hole, noise, 5, dtype=torch.bfloat16))
+    _, f32 = _finish(ddim_sample(net, cond, known, hole, noise, 5))
+    assert out.dtype == torch.float32 and all(x.dtype == torch.float32 for _, x in steps)
+    assert torch.equal(out[hole.expand_as(out) == 0], known[hole.expand_as(known) == 0])
+    assert 0 < (out - f32).abs().max() < 0.1
+    _, again = _finish(ddim_sample(net, cond, known, hole, noise, 5, dtype=torch.bfloat16))
+    assert torch.equal(out, again)

@@ -184,7 +184,8 @@ class DetectPanel(QWidget):
             sha = detection.weights_sha256[:12]
             self.summary.setText(
                 f"Detector {detection.meta.get('weights', '')} (sha256 {sha}…) on "
-                f"{detection.meta.get('device', '?')}, {detection.elapsed_s:.1f} s."
+                f"{detection.meta.get('device', '?')}, {detection.meta.get('precision', 'float32')}, "
+                f"{detection.elapsed_s:.1f} s."
             )
         for c in CLASSES:
             self._update_row(c)
