@@ -34,7 +34,7 @@ from muralstudio.commands.contact_sheet import ContactSheet
 from muralstudio.core.damage import STYLES, DamageClass
 from muralstudio.engines.base import drive
 from muralstudio.engines.detect import CLASSES, MODEL, DetectRequest, detect
-from muralstudio.engines.precision import compute_dtype, dtype_name
+from muralstudio.engines.precision import PRECISIONS, compute_dtype, dtype_name
 from muralstudio.train.detector import crack_pairs, load_crack_pairs, validation_set
 from muralstudio.train.patches import image_files
 
@@ -220,7 +220,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default="", help="detector weights (default: the shipped detector)")
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+    ap.add_argument("--precision", default="auto", choices=PRECISIONS,
                     help="the detector's precision (auto: bfloat16 on a CPU that computes it natively)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
     ap.add_argument("--patches", type=int, default=200, help="synthetic patches of 256 px")

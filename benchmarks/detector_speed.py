@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from muralstudio.cli import report_errors
+from muralstudio.engines.precision import PRECISIONS
 
 TARGET_S = 60.0
 
@@ -106,7 +107,7 @@ def main() -> int:
     ap.add_argument("--weights", default="", help="detector weights (default: the shipped detector)")
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+    ap.add_argument("--precision", default="auto", choices=PRECISIONS,
                     help="the detector's precision (auto: bfloat16 on a CPU that computes it natively)")
     ap.add_argument("--child", choices=("detect", "baseline"), help=argparse.SUPPRESS)
     ap.add_argument("--image", help=argparse.SUPPRESS)

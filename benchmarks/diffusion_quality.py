@@ -36,6 +36,7 @@ from pconv_quality import held_out_masks, restore, score, tile_view
 from muralstudio.cli import report_errors
 from muralstudio.core.candidate import apply_patches
 from muralstudio.engines import InpaintRequest, drive, get_engine
+from muralstudio.engines.precision import PRECISIONS
 from muralstudio.train.holes import load_mask_file
 from muralstudio.train.patches import far_apart, image_files, load_rgb8
 
@@ -82,7 +83,7 @@ def main() -> int:
     ap.add_argument("--per-image", type=int, default=2, help="512² crops per image and group")
     ap.add_argument("--seed", type=int, default=2026, help="draws the crops and masks; change it for a fresh set")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
-    ap.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+    ap.add_argument("--precision", default="auto", choices=PRECISIONS,
                     help="PConv's and diffusion's (auto: bfloat16 on a CPU that computes it natively)")
     args = ap.parse_args()
     images = image_files([args.data / "murals"], validation=True)
