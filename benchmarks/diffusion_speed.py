@@ -17,20 +17,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 
 import numpy as np
 
+from pconv_speed import timed
+
 from muralstudio.cli import report_errors
 from muralstudio.demo.mural import make_clean_mural
-from muralstudio.engines import InpaintRequest, drive, get_engine
 from muralstudio.engines.precision import compute_dtype, dtype_name
-
-
-def timed(engine: str, image: np.ndarray, hole: np.ndarray, params: dict) -> float:
-    t = time.perf_counter()
-    drive(get_engine(engine).run(InpaintRequest(image, hole, dict(params))))
-    return time.perf_counter() - t
 
 
 def case(name: str, image: np.ndarray, hole: np.ndarray, params: dict, repeats: int) -> None:
@@ -51,6 +45,8 @@ def main() -> int:
     ap.add_argument("--weights", default="diffusion", help="shipped name or weight file")
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
+    if args.repeats < 1:
+        ap.error(f"--repeats must be at least 1, not {args.repeats}")
     import torch
 
     print(f"auto runs {dtype_name(compute_dtype('auto', torch.device('cpu')))} on this CPU; "

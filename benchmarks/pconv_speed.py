@@ -59,6 +59,8 @@ def main() -> int:
     ap.add_argument("--weights", default="pconv")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    if args.repeats < 1:
+        ap.error(f"--repeats must be at least 1, not {args.repeats}")
     pconv = {"weights": args.weights}
     dense_above = pconv_sparse.DENSE_ABOVE
     failed = False
