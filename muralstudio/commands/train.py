@@ -52,30 +52,30 @@ def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: 
     if model == "detector":
         from muralstudio.train.detector import DetectorTrainConfig, train_detector
 
-        extra = set(options) - {"batch", "patch", "lr", "device", "net", "resume"}
+        extra = set(options) - {"batch", "patch", "lr", "device", "net", "resume", "bf16"}
         if extra or masks or pretrain or features:
             raise MuralStudioError("train detector takes --data, --cracks, --minutes, --out, --init, --batch, "
-                                   "--patch, --lr, --base, --depth, --device and --resume.")
+                                   "--patch, --lr, --base, --depth, --bf16, --device and --resume.")
         cfg = DetectorTrainConfig([str(d) for d in data], str(out), minutes, cracks=str(cracks) if cracks else None,
                                   init=str(init) if init else None, **options)
         state = _drive("Training the detector", train_detector(cfg, log), quiet)
     elif model == "colorize":
         from muralstudio.train.colorize import ColorizeTrainConfig, train_colorize
 
-        extra = set(options) - {"batch", "patch", "lr", "device", "net", "resume"}
+        extra = set(options) - {"batch", "patch", "lr", "device", "net", "resume", "bf16"}
         if extra or masks or pretrain or features:
             raise MuralStudioError("train colorize takes --data, --minutes, --out, --init, --batch, --patch, --lr, "
-                                   "--base, --depth, --device and --resume.")
+                                   "--base, --depth, --bf16, --device and --resume.")
         cfg = ColorizeTrainConfig([str(d) for d in data], str(out), minutes, init=str(init) if init else None,
                                   **options)
         state = _drive("Training colorization", train_colorize(cfg, log), quiet)
     elif model == "diffusion":
         from muralstudio.train.diffusion import DiffusionTrainConfig, train_diffusion
 
-        extra = set(options) - {"batch", "patch", "lr", "ema", "device", "net", "resume"}
+        extra = set(options) - {"batch", "patch", "lr", "ema", "device", "net", "resume", "bf16"}
         if extra or pretrain or features:
             raise MuralStudioError("train diffusion takes --data, --masks, --drawings, --minutes, --out, --init, "
-                                   "--batch, --patch, --lr, --ema, --base, --depth, --device and --resume.")
+                                   "--batch, --patch, --lr, --ema, --base, --depth, --bf16, --device and --resume.")
         cfg = DiffusionTrainConfig([str(d) for d in data], str(out), minutes, masks=[str(m) for m in masks or []],
                                    drawings=[str(d) for d in drawings or []], init=str(init) if init else None,
                                    **options)

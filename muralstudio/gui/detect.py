@@ -21,6 +21,7 @@ from muralstudio.core.damage import DamageClass
 from muralstudio.core.document import Mural, mask_key
 from muralstudio.core.progress import Progress
 from muralstudio.engines.detect import CLASSES, DetectRequest, Detection, detect
+from muralstudio.engines.precision import PRECISIONS
 from muralstudio.gui.panels.detect import DetectPanel, cumulative_counts, format_share
 from muralstudio.gui.worker import JobRunner
 
@@ -86,6 +87,8 @@ class DetectController(QObject):
     # -- settings -----------------------------------------------------------------------
     def _load_settings(self, s: QSettings) -> None:
         self.panel.weights.setText(str(s.value("detect/weights", "")))
+        precision = str(s.value("detect/precision", "auto"))
+        self.panel.precision.setCurrentText(precision if precision in PRECISIONS else "auto")
         for c in CLASSES:
             self.panel.set_threshold(c, float(s.value(f"detect/threshold/{c}", self.panel.threshold(c))))
             default = "true" if self.panel.used(c) else "false"
@@ -94,6 +97,7 @@ class DetectController(QObject):
     def save_settings(self) -> None:
         s = self.win.settings
         s.setValue("detect/weights", self.panel.weights.text().strip())
+        s.setValue("detect/precision", self.panel.precision.currentText())
         for c in CLASSES:
             s.setValue(f"detect/threshold/{c}", self.panel.threshold(c))
             s.setValue(f"detect/use/{c}", "true" if self.panel.used(c) else "false")
@@ -116,7 +120,7 @@ class DetectController(QObject):
             return
         self.save_settings()
         doc = session.doc
-        request = DetectRequest(doc.original.pixels, weights=weights)
+        request = DetectRequest(doc.original.pixels, weights=weights, precision=self.panel.precision.currentText())
         self._job_doc = doc
         self.panel.set_running(True)
         self.runner.start(lambda: detect_job(request))

@@ -60,6 +60,7 @@ class ColorizeTrainConfig:
     grey_share: float = 0.2  # samples made fully grey
     hint_share: float = 0.5  # samples given hints
     max_hints: int = 10
+    bf16: bool = False  # steps under bfloat16 autocast; validation and saved weights stay float32
     device: str | None = None
     seed: int = 0
     max_side: int = 1024
@@ -189,7 +190,8 @@ class ColorizeRun:
         self.model.train()
         samples, hints = zip(*(self._sample() for _ in range(self.cfg.batch)))
         batch = make_batch(list(samples), list(hints), self.device)
-        pred = self.model(batch.inputs())
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
+            pred = self.model(batch.inputs()).float()
         err = (pred - batch.truth_ab).abs().sum(dim=1, keepdim=True) * batch.region
         loss = err.sum() / batch.region.sum().clamp(min=1)
         self.optimizer.zero_grad(set_to_none=True)

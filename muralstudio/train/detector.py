@@ -50,6 +50,7 @@ class DetectorTrainConfig:
     demo_share: float = 0.15  # share from synthetic demo murals
     pool: int = 384  # samples kept and reused with new flips and turns
     refresh: int = 3  # samples replaced per batch
+    bf16: bool = False  # steps as the engine's bfloat16 (finest levels float32); validation in float32
     device: str | None = None
     seed: int = 0
     max_side: int = 2048
@@ -153,7 +154,7 @@ class DetectorRun:
         x = self._tensor(images)
         y = torch.from_numpy(labels).to(self.device).float()
         k = torch.from_numpy(known).to(self.device)
-        total = self.loss(self.model(x), y, k)
+        total = self.loss(self.model(x, torch.bfloat16 if self.cfg.bf16 else torch.float32), y, k)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()

@@ -69,6 +69,7 @@ class DiffusionTrainConfig:
     lr: float = 3e-4
     ema: float = 0.999  # decay of the weight average that is validated and saved; 0: the raw weights
     known_weight: float = 0.25  # loss weight of known pixels relative to the hole
+    bf16: bool = False  # steps under bfloat16 autocast; validation and saved weights stay float32
     device: str | None = None
     seed: int = 0
     max_side: int = 2048
@@ -184,7 +185,8 @@ class DiffusionRun:
         t = torch.rand(n, device=self.device)
         a, s = (v.view(n, 1, 1, 1) for v in alpha_sigma(t))
         noise = torch.randn_like(x0)
-        v_pred = self.model(a * x0 + s * noise, cond, t)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
+            v_pred = self.model(a * x0 + s * noise, cond, t)
         target = a * noise - s * x0
         weight = hole + self.cfg.known_weight * (1 - hole)
         loss = ((v_pred.float() - target) ** 2 * weight).sum() / (weight.sum() * 3)

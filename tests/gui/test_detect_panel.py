@@ -209,3 +209,19 @@ def test_menu_entry_and_settings(window):
     window.detect_panel.set_threshold("stain", 0.7)
     window.detection.save_settings()
     assert float(window.settings.value("detect/threshold/stain")) == pytest.approx(0.7)
+
+
+def test_chosen_precision_runs_is_named_and_remembered(window, scan, qtbot, make_weights):
+    open_scan(window, scan)
+    panel = window.detect_panel
+    assert panel.precision.currentText() == "auto"
+    panel.precision.setCurrentText("float32")
+    run_detection(window, qtbot, make_weights())
+    assert panel.detection().meta["precision"] == "float32" and ", float32, " in panel.summary.text()
+    panel.precision.setCurrentText("bfloat16")
+    run_detection(window, qtbot, make_weights())
+    assert panel.detection().meta["precision"] == "bfloat16" and ", bfloat16, " in panel.summary.text()
+    assert window.settings.value("detect/precision") == "bfloat16"  # saved when run
+    window.settings.setValue("detect/precision", "half")  # a value from elsewhere falls back to auto
+    window.detection._load_settings(window.settings)
+    assert panel.precision.currentText() == "auto"

@@ -17,6 +17,7 @@ import qtawesome as qta
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from muralstudio.core.damage import FILL_CLASSES, STYLES, DamageClass
 from muralstudio.engines.detect import CLASSES, DEFAULT_THRESHOLD, Detection
+from muralstudio.engines.precision import PRECISIONS
 from muralstudio.gui.panels.layers import hex_color
 from muralstudio.gui.panels.jobcontrols import JobControls
 from muralstudio.gui.panels.restore import PathEdit
@@ -118,6 +120,14 @@ class DetectPanel(QWidget):
         self.weights.edit.setPlaceholderText("shipped detector")
         self.weights.setToolTip("A detector weights file (.pt); empty uses the shipped detector")
         wrow.addWidget(self.weights, 1)
+        self.precision = QComboBox()
+        self.precision.addItems(list(PRECISIONS))
+        self.precision.setToolTip(
+            "Precision the detector computes in. auto: bfloat16 on a CPU that computes it natively "
+            "(about twice as fast, masks the same to within a few pixels in a hundred thousand), "
+            "float32 elsewhere. The summary below names what ran.")
+        guard_wheel(self.precision)
+        wrow.addWidget(self.precision)
         layout.addLayout(wrow)
         self.job = JobControls("mdi6.magnify-scan", "Detect", "Detect damage on the whole scan (Ctrl+D)",
                                lambda: self.runRequested.emit(self.weights.text().strip()),
