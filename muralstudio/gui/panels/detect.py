@@ -127,8 +127,12 @@ class DetectPanel(QWidget):
             "(about twice as fast, masks the same to within a few pixels in a hundred thousand), "
             "float32 elsewhere. The summary below names what ran.")
         guard_wheel(self.precision)
-        wrow.addWidget(self.precision)
         layout.addLayout(wrow)
+        prow = QHBoxLayout()
+        prow.addWidget(QLabel("Precision"))
+        prow.addWidget(self.precision)
+        prow.addStretch(1)
+        layout.addLayout(prow)
         self.job = JobControls("mdi6.magnify-scan", "Detect", "Detect damage on the whole scan (Ctrl+D)",
                                lambda: self.runRequested.emit(self.weights.text().strip()),
                                self.cancelRequested.emit)
