@@ -51,9 +51,11 @@ def pick_device(name: str) -> torch.device:
 def build_network(weights: Weights, device: torch.device, config_cls: type, net_cls: type,
                   check: Callable[[Any, Weights], None] | None = None) -> Any:
     """A network of ``net_cls`` with the shape the file states (``config_cls`` fields it knows),
-    checked by ``check``, loaded strictly, in eval mode and channels_last on ``device``."""
+    checked by ``check``, loaded strictly, in eval mode with its batch norms folded into the
+    convolutions before them (engines only run networks), channels_last on ``device``."""
     import torch
 
+    from muralstudio.nets.blocks import fold_batch_norm
     from muralstudio.nets.weights import load_state
 
     kinds = {f.name: type(f.default) for f in fields(config_cls)}  # every field has a plain default
@@ -64,7 +66,7 @@ def build_network(weights: Weights, device: torch.device, config_cls: type, net_
     if check is not None:
         check(model, weights)
     load_state(model, weights)
-    return model.eval().to(device, memory_format=torch.channels_last)
+    return fold_batch_norm(model.eval()).to(device, memory_format=torch.channels_last)
 
 
 def cached_model(path: Path, device: torch.device, arch: str,
