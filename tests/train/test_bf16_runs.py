@@ -4,33 +4,19 @@ float32 weights, and records the choice beside them; without it nothing runs in 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Callable
 
-import cv2
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from muralstudio.cli import main
-from muralstudio.demo.mural import make_clean_mural
 from muralstudio.engines.base import drive
 from muralstudio.nets.weights import load_weights
 from muralstudio.train.colorize import ColorizeTrainConfig, train_colorize
 from muralstudio.train.detector import DetectorTrainConfig, train_detector
 from muralstudio.train.diffusion import DiffusionTrainConfig, train_diffusion
 from muralstudio.train.inpaint import PConvTrainConfig, train_pconv
-
-
-@pytest.fixture
-def murals(tmp_path: Path) -> Path:
-    folder = tmp_path / "murals"
-    folder.mkdir()
-    for i in range(3):
-        img = (make_clean_mural(160, 128, seed=i) >> 8).astype(np.uint8)
-        cv2.imwrite(str(folder / f"m{i}.png"), img[:, :, ::-1])
-    return folder
 
 
 def _pconv(data: str, out: str, bf16: bool) -> tuple[Any, str]:

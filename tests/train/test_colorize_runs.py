@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import cv2
-import numpy as np
-import pytest
 import torch
 
 from muralstudio.cli import main
-from muralstudio.demo.mural import make_clean_mural
 from muralstudio.engines.base import drive
 from muralstudio.nets.colorize import ARCH, ColorizeConfig, ColorizeUNet, IN_CHANNELS, pack_inputs
 from muralstudio.nets.weights import load_weights
 from muralstudio.train.colorize import ColorizeTrainConfig, train_colorize
 
 TINY = {"base": 4, "depth": 2, "max_width": 8}
-
-
-@pytest.fixture
-def murals(tmp_path: Path) -> Path:
-    folder = tmp_path / "murals"
-    folder.mkdir()
-    for i in range(3):
-        img = (make_clean_mural(160, 128, seed=i) >> 8).astype(np.uint8)
-        cv2.imwrite(str(folder / f"m{i}.png"), img[:, :, ::-1])
-    return folder
 
 
 def test_network_shape_and_size():

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 import torch
 
 from muralstudio.cli import main
-from muralstudio.demo.mural import make_clean_mural
 from muralstudio.engines.base import drive
 from muralstudio.nets.weights import load_weights
 from muralstudio.ops.guides import near_hole
 from muralstudio.train.diffusion import DiffusionTrainConfig, train_diffusion, training_guide
 
 TINY = {"base": 8, "depth": 2, "max_width": 16, "time_dim": 16}
-
-
-@pytest.fixture
-def murals(tmp_path: Path) -> Path:
-    folder = tmp_path / "murals"
-    folder.mkdir()
-    for i in range(3):
-        img = (make_clean_mural(160, 128, seed=i) >> 8).astype(np.uint8)
-        cv2.imwrite(str(folder / f"m{i}.png"), img[:, :, ::-1])
-    return folder
 
 
 def test_training_guides_are_edges_near_the_hole_and_can_leave_lines_out():

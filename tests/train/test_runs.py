@@ -20,16 +20,6 @@ from muralstudio.train.inpaint import PConvTrainConfig, train_pconv
 TINY = {"base": 4, "depth": 3, "max_mult": 2}
 
 
-@pytest.fixture
-def murals(tmp_path: Path) -> Path:
-    folder = tmp_path / "murals"
-    folder.mkdir()
-    for i in range(3):
-        img = (make_clean_mural(160, 128, seed=i) >> 8).astype(np.uint8)
-        cv2.imwrite(str(folder / f"m{i}.png"), img[:, :, ::-1])
-    return folder
-
-
 def _config(murals: Path, out: Path, **kw) -> PConvTrainConfig:
     opts = dict(net=TINY, patch=32, batch=4, loss_weights={"perceptual": 0.0}, validation_patches=4,
                 validate_every=1.0, checkpoint_every=1.0, per_image=4)
