@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--base", type=int, help="width of the first level")
     t.add_argument("--depth", type=int, help="number of levels")
     t.add_argument("--bf16", action="store_true",
-                   help="train in bfloat16 (about twice the steps per minute on CPUs that compute it natively; "
+                   help="train in bfloat16 (1.5-1.9x the steps per minute on CPUs that compute it natively; "
                         "validation and the saved weights stay float32); not for features")
     t.add_argument("--device", help="cpu, cuda or mps (default: the best available)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
