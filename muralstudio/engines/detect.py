@@ -3,7 +3,7 @@
 Each tile is taken with a margin of context on every side (reflected at the image border),
 run through the network, and only its centre kept, so tiles join without seams and memory
 is bounded by one tile whatever the scan's size. On CPUs with native bfloat16 arithmetic the
-network runs mostly in bfloat16 (``precision`` auto; about 1.8x faster, and the detector's
+network runs mostly in bfloat16 (``precision`` auto; about 1.6x faster, and the detector's
 figures on held-out data the same to within 0.001: ``muralstudio.nets.detector``). Probabilities are kept as 8-bit maps
 (0-255 for 0-1), one per class. Like the inpainters, :func:`detect` is a generator that
 yields Progress and stops when it is closed.

@@ -5,7 +5,7 @@ than one softmax. The full-resolution level is kept narrow, since a 100-megapixe
 run through it tile by tile on a CPU; context for large losses comes from the deep levels
 (about 300 px of receptive field at the default depth).
 
-The network may run in bfloat16 (about twice as fast on CPUs that compute it natively),
+The network may run in bfloat16 (about 1.6x faster on CPUs that compute it natively),
 except its two finest encoder levels: they read the faint texture that tells bare plaster
 from paint, and rounding them moved the loss probability inside a wide loss by 30 levels of
 255 (4 levels on average over the tile); kept in float32, by 0.1 level on average.

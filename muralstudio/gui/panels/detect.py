@@ -124,7 +124,7 @@ class DetectPanel(QWidget):
         self.precision.addItems(list(PRECISIONS))
         self.precision.setToolTip(
             "Precision the detector computes in. auto: bfloat16 on a CPU that computes it natively "
-            "(about twice as fast, masks the same to within a few pixels in a hundred thousand), "
+            "(about 1.6x faster, masks the same to within a few pixels in a hundred thousand), "
             "float32 elsewhere. The summary below names what ran.")
         guard_wheel(self.precision)
         layout.addLayout(wrow)
