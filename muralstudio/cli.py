@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train in bfloat16 (1.5-1.9x the steps per minute on CPUs that compute it natively; "
                         "validation and the saved weights stay float32); not for features")
     t.add_argument("--device", help="cpu, cuda or mps (default: the best available)")
+    t.add_argument("--workers", type=int, help="pconv, diffusion, colorize: processes that make the batches "
+                                               "(default 0: the training process makes them; on a GPU, a few "
+                                               "keep it busy)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint beside --out")
     t.add_argument("--force", action="store_true", help="replace an existing weights file")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -255,6 +258,8 @@ def _run(args: argparse.Namespace) -> int:
             options["bf16"] = True
         if args.resume:
             options["resume"] = True
+        if args.workers is not None:
+            options["workers"] = args.workers
         run_train(args.model, args.data, args.out, args.minutes, init=args.init, masks=args.masks,
                   pretrain=args.pretrain, features=args.features, cracks=args.cracks, drawings=args.drawings,
                   options=options, force=args.force, quiet=args.quiet)

@@ -47,6 +47,10 @@ def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: 
         raise MuralStudioError("--drawings goes with train diffusion.")
     if "ema" in options and model not in ("diffusion", "pconv"):
         raise MuralStudioError("--ema goes with train diffusion and train pconv.")
+    if "workers" in options and model not in ("pconv", "diffusion", "colorize"):
+        raise MuralStudioError("--workers goes with train pconv, diffusion and colorize.")
+    if options.get("workers", 0) < 0:
+        raise MuralStudioError("--workers must be 0 or more.")
     if not 0.0 <= options.get("ema", 0.0) < 1.0:
         raise MuralStudioError("--ema must be at least 0 and less than 1.")
     if model == "detector":
@@ -62,20 +66,21 @@ def run_train(model: str, data: list[Path], out: Path, minutes: float, *, init: 
     elif model == "colorize":
         from muralstudio.train.colorize import ColorizeTrainConfig, train_colorize
 
-        extra = set(options) - {"batch", "patch", "lr", "device", "net", "resume", "bf16"}
+        extra = set(options) - {"batch", "patch", "lr", "device", "net", "resume", "bf16", "workers"}
         if extra or masks or pretrain or features:
             raise MuralStudioError("train colorize takes --data, --minutes, --out, --init, --batch, --patch, --lr, "
-                                   "--base, --depth, --bf16, --device and --resume.")
+                                   "--base, --depth, --bf16, --device, --workers and --resume.")
         cfg = ColorizeTrainConfig([str(d) for d in data], str(out), minutes, init=str(init) if init else None,
                                   **options)
         state = _drive("Training colorization", train_colorize(cfg, log), quiet)
     elif model == "diffusion":
         from muralstudio.train.diffusion import DiffusionTrainConfig, train_diffusion
 
-        extra = set(options) - {"batch", "patch", "lr", "ema", "device", "net", "resume", "bf16"}
+        extra = set(options) - {"batch", "patch", "lr", "ema", "device", "net", "resume", "bf16", "workers"}
         if extra or pretrain or features:
             raise MuralStudioError("train diffusion takes --data, --masks, --drawings, --minutes, --out, --init, "
-                                   "--batch, --patch, --lr, --ema, --base, --depth, --bf16, --device and --resume.")
+                                   "--batch, --patch, --lr, --ema, --base, --depth, --bf16, --device, --workers "
+                                   "and --resume.")
         cfg = DiffusionTrainConfig([str(d) for d in data], str(out), minutes, masks=[str(m) for m in masks or []],
                                    drawings=[str(d) for d in drawings or []], init=str(init) if init else None,
                                    **options)

@@ -39,6 +39,7 @@ from muralstudio.ops.hints import hint_maps, spread_hints
 from muralstudio.train.fading import FadedSample, faded_sample, sample_hints
 from muralstudio.train.loop import LoopState, RunFiles, save_checkpoint, save_weights, start_state, timed_loop
 from muralstudio.train.patches import PatchConfig, PatchSource, far_apart, image_files, load_rgb8
+from muralstudio.train.stream import batch_stream
 
 VALIDATION_HINTS = 5
 
@@ -68,6 +69,7 @@ class ColorizeTrainConfig:
     checkpoint_every: float = 300.0
     validation_patches: int = 24  # whole windows
     resume: bool = False
+    workers: int = 0  # processes making batches (0: inline)
 
 
 @dataclass
@@ -146,6 +148,25 @@ def region_de(pred_ab: np.ndarray, sample: FadedSample) -> float:
     return float(ciede2000(lab, sample.truth)[sample.mask].mean())
 
 
+def colorize_batches(cfg: ColorizeTrainConfig, murals: list[np.ndarray], prior: np.ndarray, seed: int
+                     ) -> Iterator[tuple[list[Sample], list[list[tuple[int, int, float, float]]]]]:
+    """Endless training batches: samples cut from faded windows and the hints of each."""
+    rng = np.random.default_rng(seed)
+    windows = iter(PatchSource(murals, PatchConfig(size=cfg.window, per_image=4, scale=(0.5, 1.0)), seed))
+    queue: list[Sample] = []
+    while True:
+        samples, hints = [], []
+        for _ in range(cfg.batch):
+            if not queue:
+                window = estimate(faded_sample(next(windows), rng, cfg.grey_share), prior)
+                queue = crops_of(window, cfg.patch, cfg.crops_per_window, rng)
+            s = queue.pop()
+            n = int(rng.integers(1, cfg.max_hints + 1)) if rng.random() < cfg.hint_share else 0
+            samples.append(s)
+            hints.append(sample_hints(s.faded.truth, s.faded.mask, n, rng))
+        yield samples, hints
+
+
 class ColorizeRun:
     """One training run: samples, network, loss and the steps of the loop."""
 
@@ -154,10 +175,6 @@ class ColorizeRun:
         self.cfg, self.log = cfg, log
         self.device = choose_device(cfg.device)
         torch.manual_seed(cfg.seed)
-        self.rng = np.random.default_rng(cfg.seed)
-        pc = PatchConfig(size=cfg.window, per_image=4, scale=(0.5, 1.0))
-        self.windows: Iterator[np.ndarray] = iter(PatchSource(murals, pc, cfg.seed))
-        self.queue: list[Sample] = []
         net_cfg = ColorizeConfig(**cfg.net)
         self.model = ColorizeUNet(net_cfg).to(self.device)
         self.init_sha = None
@@ -168,6 +185,8 @@ class ColorizeRun:
             load_state(self.model, w)
             self.init_sha = w.sha256
         self.prior = lightness_prior([rgb_to_lab(m) for m in murals], PRIOR_BINS)
+        self.batches = batch_stream(lambda seed: colorize_batches(cfg, murals, self.prior, seed), cfg.seed,
+                                    cfg.workers)
         self.model.prior.copy_(torch.from_numpy(self.prior))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.files = RunFiles(Path(cfg.out))
@@ -177,19 +196,10 @@ class ColorizeRun:
         self.baseline = [region_de(s.estimate, s.faded) for s in self.val]
         self.faded_de = [region_de(s.faded[..., 1:], s) for s in val]
 
-    def _sample(self) -> tuple[Sample, list[tuple[int, int, float, float]]]:
-        cfg, rng = self.cfg, self.rng
-        if not self.queue:
-            window = estimate(faded_sample(next(self.windows), rng, cfg.grey_share), self.prior)
-            self.queue = crops_of(window, cfg.patch, cfg.crops_per_window, rng)
-        s = self.queue.pop()
-        n = int(rng.integers(1, cfg.max_hints + 1)) if rng.random() < cfg.hint_share else 0
-        return s, sample_hints(s.faded.truth, s.faded.mask, n, rng)
-
     def step(self) -> tuple[float, int]:
         self.model.train()
-        samples, hints = zip(*(self._sample() for _ in range(self.cfg.batch)))
-        batch = make_batch(list(samples), list(hints), self.device)
+        samples, hints = next(self.batches)
+        batch = make_batch(samples, hints, self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
             pred = self.model(batch.inputs()).float()
         err = (pred - batch.truth_ab).abs().sum(dim=1, keepdim=True) * batch.region

@@ -24,7 +24,7 @@ from __future__ import annotations
 import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Generator
+from typing import Any, Callable, Generator, Iterator
 
 import cv2
 import numpy as np
@@ -45,6 +45,7 @@ from muralstudio.train.loop import (
     LoopState, RunFiles, WeightAverage, save_checkpoint, save_weights, shuffled_batches, start_state, timed_loop,
 )
 from muralstudio.train.patches import PatchConfig, PatchSource, image_files, load_rgb8
+from muralstudio.train.stream import batch_stream
 
 RATIOS = {(0.01, 0.10): 0.15, (0.10, 0.30): 0.45, (0.30, 0.50): 0.40}
 VALIDATION_RATIO = (0.10, 0.50)
@@ -79,6 +80,7 @@ class DiffusionTrainConfig:
     checkpoint_every: float = 300.0
     validation_patches: int = 32
     resume: bool = False
+    workers: int = 0  # processes making batches (0: inline)
 
 
 def training_guide(truth: np.ndarray, hole: np.ndarray, rng: np.random.Generator, keep: float = 1.0) -> np.ndarray:
@@ -96,6 +98,46 @@ def _to_nchw(arr: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr)).to(device).permute(0, 3, 1, 2).float()
 
 
+def prefills(truth: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """The smooth fills (n, h, w, 3) in [0, 1] that the condition carries, as the engine makes them."""
+    return np.stack([smooth_fill(t.astype(np.float32) / 255.0, h) for t, h in zip(truth, holes)])
+
+
+class DiffusionBatches:
+    """Endless training batches as numpy arrays: truth (n, h, w, 3) uint8, holes and guides
+    (n, h, w) and the smooth fills; a maker of its own per seed, so worker processes differ."""
+
+    def __init__(self, cfg: DiffusionTrainConfig, images: list[np.ndarray], drawings: list[np.ndarray],
+                 mask_paths: list[Path], seed: int) -> None:
+        self.cfg = cfg
+        self.rng = np.random.default_rng(seed)
+        pc = PatchConfig(size=cfg.patch, per_image=cfg.per_image, scale=(cfg.min_scale, 1.0))
+        self.source = shuffled_batches(iter(PatchSource(images, pc, seed)), cfg.batch, self.rng,
+                                       buffer=min(256, max(cfg.batch * 4, 16 * len(images))))
+        self.drawings = (iter(PatchSource(drawings, PatchConfig(size=cfg.patch, per_image=8, scale=(0.35, 1.0)),
+                                          seed + 1)) if drawings else None)
+        self.holes = HoleSampler(cfg.patch, mask_paths, dict(RATIOS), dict(DEFAULT_KINDS), seed=seed)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        while True:
+            yield self.make()
+
+    def make(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        cfg, rng = self.cfg, self.rng
+        truth = list(next(self.source))
+        drawn = [False] * len(truth)
+        if self.drawings is not None:
+            for i in range(len(truth)):
+                if rng.random() < cfg.drawing_share:
+                    truth[i], drawn[i] = next(self.drawings), True
+        holes = [self.holes.sample() for _ in truth]
+        guides = [training_guide(t, h, rng, 1.0 if d else rng.uniform(0.4, 1.0))
+                  if d or rng.random() < cfg.guide_share else np.zeros_like(h)
+                  for t, h, d in zip(truth, holes, drawn)]
+        arrays = np.stack(truth), np.stack(holes), np.stack(guides)
+        return (*arrays, prefills(arrays[0], arrays[1]))
+
+
 class DiffusionRun:
     """One training run: data, network, loss and the steps of the loop."""
 
@@ -104,14 +146,9 @@ class DiffusionRun:
         self.cfg, self.log = cfg, log
         self.device = choose_device(cfg.device)
         torch.manual_seed(cfg.seed)
-        self.rng = np.random.default_rng(cfg.seed)
-        pc = PatchConfig(size=cfg.patch, per_image=cfg.per_image, scale=(cfg.min_scale, 1.0))
-        self.source = shuffled_batches(iter(PatchSource(images, pc, cfg.seed)), cfg.batch, self.rng,
-                                       buffer=min(256, max(cfg.batch * 4, 16 * len(images))))
-        self.drawings = (iter(PatchSource(drawings, PatchConfig(size=cfg.patch, per_image=8, scale=(0.35, 1.0)),
-                                          cfg.seed + 1)) if drawings else None)
         files = mask_files([Path(m) for m in cfg.masks])
-        self.holes = HoleSampler(cfg.patch, files, dict(RATIOS), dict(DEFAULT_KINDS), seed=cfg.seed)
+        self.batches = batch_stream(lambda seed: DiffusionBatches(cfg, images, drawings, files, seed),
+                                    cfg.seed, cfg.workers)
         val_holes = HoleSampler(cfg.patch, mask_files([Path(m) for m in cfg.masks], validation=True),
                                 {VALIDATION_RATIO: 1.0}, dict(DEFAULT_KINDS), seed=12345)
         self._validation_set(val_patches, val_holes)
@@ -151,26 +188,10 @@ class DiffusionRun:
                 "sharpness": float(np.mean([hole_sharpness(p, x, m) for p, x, m in zip(preds, t, h)])),
                 "gmsd": float(np.mean([gmsd(p, x, m) for p, x, m in zip(preds, t, h)]))}
 
-    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Truth (n, h, w, 3) uint8, holes (n, h, w) and guides (n, h, w) for one step."""
-        cfg, rng = self.cfg, self.rng
-        truth = list(next(self.source)[:size])
-        drawn = [False] * len(truth)
-        if self.drawings is not None:
-            for i in range(len(truth)):
-                if rng.random() < cfg.drawing_share:
-                    truth[i], drawn[i] = next(self.drawings), True
-        holes = [self.holes.sample() for _ in truth]
-        guides = [training_guide(t, h, rng, 1.0 if d else rng.uniform(0.4, 1.0))
-                  if d or rng.random() < cfg.guide_share else np.zeros_like(h)
-                  for t, h, d in zip(truth, holes, drawn)]
-        return np.stack(truth), np.stack(holes), np.stack(guides)
-
-    def tensors(self, truth: np.ndarray, holes: np.ndarray, guides: np.ndarray
+    def tensors(self, truth: np.ndarray, holes: np.ndarray, guides: np.ndarray, filled: np.ndarray
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Clean images in [-1, 1], conditions (as the engine builds them) and holes as
         (n, c, h, w) tensors."""
-        filled = np.stack([smooth_fill(t.astype(np.float32) / 255.0, h) for t, h in zip(truth, holes)])
         x0 = _to_nchw(truth.astype(np.float32) / 127.5 - 1.0, self.device)
         hole = torch.from_numpy(holes).to(self.device).float()[:, None]
         guide = torch.from_numpy(guides).to(self.device).float()[:, None]
@@ -180,7 +201,7 @@ class DiffusionRun:
 
     def step(self) -> tuple[float, int]:
         self.model.train()
-        x0, cond, hole = self.tensors(*self.batch(self.cfg.batch))
+        x0, cond, hole = self.tensors(*next(self.batches))
         n = x0.shape[0]
         t = torch.rand(n, device=self.device)
         a, s = (v.view(n, 1, 1, 1) for v in alpha_sigma(t))
@@ -205,7 +226,8 @@ class DiffusionRun:
         preds = []
         for i in range(0, len(self.val_truth), 16):
             sl = slice(i, i + 16)
-            x0, cond, hole = self.tensors(self.val_truth[sl], self.val_holes[sl], self.val_guides[sl])
+            x0, cond, hole = self.tensors(self.val_truth[sl], self.val_holes[sl], self.val_guides[sl],
+                                          prefills(self.val_truth[sl], self.val_holes[sl]))
             run = ddim_sample(model, cond, x0, hole, self.val_noise[sl].to(self.device), VALIDATION_STEPS)
             while True:
                 try:

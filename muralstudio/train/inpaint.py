@@ -11,7 +11,7 @@ import math
 import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Generator
+from typing import Any, Callable, Generator, Iterator
 
 import cv2
 import numpy as np
@@ -32,6 +32,7 @@ from muralstudio.train.loop import (
     to_tensor,
 )
 from muralstudio.train.patches import PatchConfig, PatchSource, far_apart, image_files, load_rgb8
+from muralstudio.train.stream import batch_stream
 
 VALIDATION_RATIO = (0.10, 0.30)
 
@@ -68,6 +69,7 @@ class PConvTrainConfig:
     validation_patches: int = 24
     resume: bool = False
     freeze_encoder_norm: bool = False
+    workers: int = 0  # processes making batches (0: inline)
     ema: float = 0.0  # decay of the weight average that is validated and saved; 0: the raw weights
 
 
@@ -77,6 +79,18 @@ def _hole_sampler(cfg: PConvTrainConfig, seed: int, validation: bool = False) ->
     if validation:
         ratios = {VALIDATION_RATIO: 1.0}
     return HoleSampler(cfg.patch, files, ratios, dict(cfg.kinds), seed=seed)
+
+
+def pconv_batches(cfg: PConvTrainConfig, images: list[np.ndarray], avoid: list[np.ndarray | None] | None,
+                  seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless training batches: patches (n, h, w, 3) uint8 and their holes (n, h, w)."""
+    rng = np.random.default_rng(seed)
+    pc = PatchConfig(size=cfg.patch, per_image=cfg.per_image, scale=(cfg.min_scale, 1.0))
+    source = shuffled_batches(iter(PatchSource(images, pc, seed, avoid)), cfg.batch, rng,
+                              buffer=min(256, max(cfg.batch * 4, 16 * len(images))))
+    holes = _hole_sampler(cfg, seed)
+    for patches in source:
+        yield patches, np.stack([holes.sample() for _ in range(len(patches))])
 
 
 def validation_set(patches: list[np.ndarray], sampler: HoleSampler) -> tuple[np.ndarray, np.ndarray, float]:
@@ -113,13 +127,9 @@ class PConvRun:
         self.cfg, self.log = cfg, log
         self.device = choose_device(cfg.device)
         torch.manual_seed(cfg.seed)
-        self.rng = np.random.default_rng(cfg.seed)
-        pc = PatchConfig(size=cfg.patch, per_image=cfg.per_image, scale=(cfg.min_scale, 1.0))
-        self.source = shuffled_batches(iter(PatchSource(images, pc, cfg.seed, avoid)), cfg.batch, self.rng,
-                                       buffer=min(256, max(cfg.batch * 4, 16 * len(images))))
-        self.pre_source = (shuffled_batches(iter(PatchSource(pretrain, pc, cfg.seed + 1)), cfg.batch, self.rng)
-                           if pretrain else None)
-        self.holes = _hole_sampler(cfg, cfg.seed)
+        self.source = batch_stream(lambda seed: pconv_batches(cfg, images, avoid, seed), cfg.seed, cfg.workers)
+        self.pre_source = (batch_stream(lambda seed: pconv_batches(cfg, pretrain, None, seed), cfg.seed + 1,
+                                        cfg.workers) if pretrain else None)
         self.val_truth, self.val_holes, self.telea_psnr = validation_set(val_patches, _hole_sampler(cfg, 12345, True))
         net_cfg = PConvConfig(**cfg.net)
         self.model = PConvUNet(net_cfg).to(self.device).to(memory_format=torch.channels_last)
@@ -159,8 +169,7 @@ class PConvRun:
     def step(self, elapsed_share: float) -> tuple[float, int]:
         self._train_mode()
         use_pre = self.pre_source is not None and elapsed_share < self.cfg.pretrain_share
-        patches = next(self.pre_source if use_pre else self.source)  # type: ignore[arg-type]
-        holes = np.stack([self.holes.sample() for _ in range(len(patches))])
+        patches, holes = next(self.pre_source if use_pre else self.source)  # type: ignore[arg-type]
         truth = to_tensor(patches, self.device)
         known = torch.from_numpy(~holes).to(self.device).float()[:, None].contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.bf16):
