@@ -85,7 +85,14 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     ap.add_argument("--precision", default="auto", choices=PRECISIONS,
                     help="PConv's and diffusion's (auto: bfloat16 on a CPU that computes it natively)")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="a diffusion setting other than its default, e.g. detail=0.85 (repeatable)")
     args = ap.parse_args()
+    try:
+        settings = {k: float(v) for k, v in (p.split("=", 1) for p in args.param)}
+    except ValueError:
+        print("--param takes NAME=NUMBER, e.g. detail=0.85", file=sys.stderr)
+        return 2
     images = image_files([args.data / "murals"], validation=True)
     if not images:
         print(f"no validation images under {args.data / 'murals'}", file=sys.stderr)
@@ -95,7 +102,7 @@ def main() -> int:
     net = {"precision": args.precision}
     if args.pconv != "none":
         engines.append(("pconv", "pconv", {"weights": args.pconv, **net}))
-    diffusion = {"weights": args.weights, "candidates": 1, **net}
+    diffusion = {"weights": args.weights, "candidates": 1, **net, **settings}
     engines += [("diffusion", "diffusion", diffusion),
                 ("diffusion+found", "diffusion", {**diffusion, "guide": "drawn+found"})]
     names = [n for n, _, _ in engines]
