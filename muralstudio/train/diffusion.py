@@ -103,39 +103,31 @@ def prefills(truth: np.ndarray, holes: np.ndarray) -> np.ndarray:
     return np.stack([smooth_fill(t.astype(np.float32) / 255.0, h) for t, h in zip(truth, holes)])
 
 
-class DiffusionBatches:
+def diffusion_batches(cfg: DiffusionTrainConfig, images: list[np.ndarray], drawings: list[np.ndarray],
+                      mask_paths: list[Path], seed: int
+                      ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Endless training batches as numpy arrays: truth (n, h, w, 3) uint8, holes and guides
-    (n, h, w) and the smooth fills; a maker of its own per seed, so worker processes differ."""
-
-    def __init__(self, cfg: DiffusionTrainConfig, images: list[np.ndarray], drawings: list[np.ndarray],
-                 mask_paths: list[Path], seed: int) -> None:
-        self.cfg = cfg
-        self.rng = np.random.default_rng(seed)
-        pc = PatchConfig(size=cfg.patch, per_image=cfg.per_image, scale=(cfg.min_scale, 1.0))
-        self.source = shuffled_batches(iter(PatchSource(images, pc, seed)), cfg.batch, self.rng,
-                                       buffer=min(256, max(cfg.batch * 4, 16 * len(images))))
-        self.drawings = (iter(PatchSource(drawings, PatchConfig(size=cfg.patch, per_image=8, scale=(0.35, 1.0)),
-                                          seed + 1)) if drawings else None)
-        self.holes = HoleSampler(cfg.patch, mask_paths, dict(RATIOS), dict(DEFAULT_KINDS), seed=seed)
-
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        while True:
-            yield self.make()
-
-    def make(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        cfg, rng = self.cfg, self.rng
-        truth = list(next(self.source))
+    (n, h, w) and the smooth fills."""
+    rng = np.random.default_rng(seed)
+    pc = PatchConfig(size=cfg.patch, per_image=cfg.per_image, scale=(cfg.min_scale, 1.0))
+    source = shuffled_batches(iter(PatchSource(images, pc, seed)), cfg.batch, rng,
+                              buffer=min(256, max(cfg.batch * 4, 16 * len(images))))
+    drawn_source = (iter(PatchSource(drawings, PatchConfig(size=cfg.patch, per_image=8, scale=(0.35, 1.0)),
+                                     seed + 1)) if drawings else None)
+    sampler = HoleSampler(cfg.patch, mask_paths, dict(RATIOS), dict(DEFAULT_KINDS), seed=seed)
+    for patches in source:
+        truth = list(patches)
         drawn = [False] * len(truth)
-        if self.drawings is not None:
+        if drawn_source is not None:
             for i in range(len(truth)):
                 if rng.random() < cfg.drawing_share:
-                    truth[i], drawn[i] = next(self.drawings), True
-        holes = [self.holes.sample() for _ in truth]
+                    truth[i], drawn[i] = next(drawn_source), True
+        holes = [sampler.sample() for _ in truth]
         guides = [training_guide(t, h, rng, 1.0 if d else rng.uniform(0.4, 1.0))
                   if d or rng.random() < cfg.guide_share else np.zeros_like(h)
                   for t, h, d in zip(truth, holes, drawn)]
-        arrays = np.stack(truth), np.stack(holes), np.stack(guides)
-        return (*arrays, prefills(arrays[0], arrays[1]))
+        stacked, hole_stack = np.stack(truth), np.stack(holes)
+        yield stacked, hole_stack, np.stack(guides), prefills(stacked, hole_stack)
 
 
 class DiffusionRun:
@@ -147,7 +139,7 @@ class DiffusionRun:
         self.device = choose_device(cfg.device)
         torch.manual_seed(cfg.seed)
         files = mask_files([Path(m) for m in cfg.masks])
-        self.batches = batch_stream(lambda seed: DiffusionBatches(cfg, images, drawings, files, seed),
+        self.batches = batch_stream(lambda seed: diffusion_batches(cfg, images, drawings, files, seed),
                                     cfg.seed, cfg.workers)
         val_holes = HoleSampler(cfg.patch, mask_files([Path(m) for m in cfg.masks], validation=True),
                                 {VALIDATION_RATIO: 1.0}, dict(DEFAULT_KINDS), seed=12345)
@@ -177,6 +169,7 @@ class DiffusionRun:
         self.val_holes = np.stack([sampler.sample() for _ in patches])
         self.val_guides = np.stack([training_guide(t, h, rng) if i % 2 else np.zeros_like(h)
                                     for i, (t, h) in enumerate(zip(self.val_truth, self.val_holes))])
+        self.val_filled = prefills(self.val_truth, self.val_holes)
         self.val_noise = torch.from_numpy(rng.standard_normal(self.val_truth.shape, np.float32)).permute(0, 3, 1, 2)
         telea = [cv2.inpaint(t, h.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
                  for t, h in zip(self.val_truth, self.val_holes)]
@@ -227,7 +220,7 @@ class DiffusionRun:
         for i in range(0, len(self.val_truth), 16):
             sl = slice(i, i + 16)
             x0, cond, hole = self.tensors(self.val_truth[sl], self.val_holes[sl], self.val_guides[sl],
-                                          prefills(self.val_truth[sl], self.val_holes[sl]))
+                                          self.val_filled[sl])
             run = ddim_sample(model, cond, x0, hole, self.val_noise[sl].to(self.device), VALIDATION_STEPS)
             while True:
                 try:

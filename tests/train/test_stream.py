@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from muralstudio.cli import main
+from muralstudio.core.errors import TrainingError
 from muralstudio.engines.base import drive
 from muralstudio.train.colorize import ColorizeTrainConfig, train_colorize
 from muralstudio.train.diffusion import DiffusionTrainConfig, train_diffusion
@@ -37,6 +38,19 @@ def test_workers_draw_apart_and_keep_numpy():
     assert all(type(a) is np.ndarray for _, a in got)  # not turned into tensors on the way
     firsts = {s: a for s, a in reversed(got)}
     assert not np.array_equal(firsts[5 + SEED_STRIDE], firsts[5 + 2 * SEED_STRIDE])
+
+
+def _failing(seed: int) -> Iterator[int]:
+    yield seed
+    raise TrainingError("No patch of the requested size fits between the damaged regions.")
+
+
+def test_a_worker_error_arrives_as_itself():
+    stream = batch_stream(_failing, 0, workers=1, prefetch=1)
+    assert next(stream) == SEED_STRIDE
+    with pytest.raises(TrainingError) as caught:
+        next(stream)
+    assert str(caught.value) == "No patch of the requested size fits between the damaged regions."
 
 
 def test_negative_workers_refused():
