@@ -56,6 +56,19 @@ def crops(image: np.ndarray, n: int, rng: np.random.Generator) -> list[np.ndarra
             for y, x in far_apart(h - CROP + 1, w - CROP + 1, n, rng)]
 
 
+def draw_pairs(data: Path, per_image: int, seed: int) -> tuple[list[Path], dict[str, list[tuple[np.ndarray, Path]]]]:
+    """The validation images, and per hole group the (512² crop, held-out mask file) pairs
+    that ``seed`` draws: ``per_image`` crops of each image, one mask of the group each."""
+    images = image_files([data / "murals"], validation=True)
+    rng = np.random.default_rng(seed)
+    truths = [c for p in images for c in crops(load_rgb8(p), per_image, rng)]
+    pairs = {}
+    for group, (lo, hi) in GROUPS.items():
+        pool = held_out_masks(data / "masks" / "irregular", lo, hi)
+        pairs[group] = list(zip(truths, rng.choice(pool, len(truths), replace=False)))
+    return images, pairs
+
+
 def speed(weights: str, precision: str) -> tuple[float, float]:
     """Seconds for one diffusion candidate (default settings) and for Telea, on a 256² region
     with a 30 % loss in its middle; the best of two runs each."""
@@ -93,7 +106,7 @@ def main() -> int:
     except ValueError:
         print("--param takes NAME=NUMBER, e.g. detail=0.85", file=sys.stderr)
         return 2
-    images = image_files([args.data / "murals"], validation=True)
+    images, pairs = draw_pairs(args.data, args.per_image, args.seed)
     if not images:
         print(f"no validation images under {args.data / 'murals'}", file=sys.stderr)
         return 2
@@ -106,14 +119,12 @@ def main() -> int:
     engines += [("diffusion", "diffusion", diffusion),
                 ("diffusion+found", "diffusion", {**diffusion, "guide": "drawn+found"})]
     names = [n for n, _, _ in engines]
-    rng = np.random.default_rng(args.seed)
-    truths = [c for p in images for c in crops(load_rgb8(p), args.per_image, rng)]
+    n_pairs = len(pairs[next(iter(GROUPS))])
     results = {g: {n: [] for n in names} for g in GROUPS}
     seconds = {n: 0.0 for n in names}
-    for group, (lo, hi) in GROUPS.items():
-        pool = held_out_masks(args.data / "masks" / "irregular", lo, hi)
+    for group in GROUPS:
         sheet = []
-        for k, (truth, mpath) in enumerate(zip(truths, rng.choice(pool, len(truths), replace=False))):
+        for k, (truth, mpath) in enumerate(pairs[group]):
             hole = load_mask_file(mpath)
             damaged = truth.copy()
             damaged[hole] = 0  # the engines must not look under the hole
@@ -130,12 +141,12 @@ def main() -> int:
                 row += [tile_view(apply_patches(damaged, r.patches), hole, (0, 0, CROP)) for r in more.all_results()]
                 row.append(tile_view(truth, hole, (0, 0, CROP)))
                 sheet.append(np.concatenate(row, axis=1))
-            print(f"  {group} pair {k + 1}/{len(truths)} done", file=sys.stderr, flush=True)
+            print(f"  {group} pair {k + 1}/{n_pairs} done", file=sys.stderr, flush=True)
         cv2.imwrite(str(args.out / f"diffusion-contact-{group.replace('%', 'pc')}.png"),
                     cv2.cvtColor(np.concatenate(sheet, axis=0), cv2.COLOR_RGB2BGR))
     failed = False
     summary: dict[str, dict[str, dict[str, float]]] = {}
-    print(f"{len(truths)} crops of {CROP}² from {len(images)} validation images per group; columns: " + " | ".join(names))
+    print(f"{n_pairs} crops of {CROP}² from {len(images)} validation images per group; columns: " + " | ".join(names))
     for group in GROUPS:
         summary[group] = {n: {m: float(np.mean([r[m] for r in results[group][n]])) for m in METRICS} for n in names}
         t = summary[group]["telea"]

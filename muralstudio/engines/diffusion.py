@@ -54,8 +54,8 @@ SHIPPED = "diffusion"  # the manifest name of the shipped model
 MODEL = models.NetworkSpec(SHIPPED, "The diffusion engine", "muralstudio.nets.diffusion", "DiffusionConfig",
                            "DenoiserUNet")
 GUIDES = ("drawn", "drawn+found", "none")
-DETAIL = 0.95  # default detail balance: see the manifest's benchmark for what it trades
-ANCHOR = 0.5  # default share of the low frequencies taken from PConv's estimate (ditto)
+DETAIL = 0.88  # default detail balance: see models/README.md for what it trades
+ANCHOR = 0.8  # default share of the low frequencies taken from PConv's estimate (ditto)
 ANCHOR_SIGMA = 4.0  # pixels: features broader than this count as colour and shading
 
 

@@ -8,9 +8,11 @@ A closing (for dark features) or an opening (for light ones) with a disk of ``si
 finds everything thinner than the disk that stands out of its surroundings, dots and painted
 lines alike; a dot is then told from a line by its extent, a connected part smaller than
 ``size`` each way. Found dots, with a rim for their halo, are refilled from the fill
-around them by normalised convolution. A dot that comes within ``depth`` pixels of the intact
-paint stays, so a row of painted pearls that the network carried into the edge of a hole is
-kept. Only hole pixels change. Pure numpy and OpenCV.
+around them by normalised convolution, fading into it over a second rim so that no disk
+edge shows; the search repeats on the result, since a dot can hide beside another. A dot
+that comes within ``depth`` pixels of the intact paint stays, so a row of painted pearls
+that the network carried into the edge of a hole is kept. Only hole pixels change. Pure
+numpy and OpenCV.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ SIZE = 25  # pixels: dark or light parts smaller than this each way count as dot
 THRESHOLD = 0.12  # lightness (0-1) by which a dot stands out of its closing or opening
 RIM = 5  # pixels around a found dot refilled with it: its soft skirt
 DEPTH = 6  # pixels: dots nearer the intact paint than this are left alone
+PASSES = 3  # rounds of finding and refilling: a dot can hide beside another until that one is gone
 
 
 def _small_parts(candidates: np.ndarray, shallow: np.ndarray, size: int) -> np.ndarray:
@@ -56,23 +59,45 @@ def find_specks(image: np.ndarray, hole: np.ndarray, size: int = SIZE,
     return dark | light
 
 
-def remove_specks(image: np.ndarray, hole: np.ndarray, size: int = SIZE, threshold: float = THRESHOLD,
-                  rim: int = RIM, depth: int = DEPTH) -> tuple[np.ndarray, int]:
-    """``image`` with the dots :func:`find_specks` finds in ``hole`` (and a ``rim`` around
-    them, inside the hole) refilled from the surrounding pixels; and how many pixels changed.
-    Pixels outside the hole come back untouched."""
-    specks = find_specks(image, hole, size, threshold, depth)
-    if not specks.any():
-        return image, 0
-    if rim > 0:
-        disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1))
-        specks = cv2.dilate(specks.astype(np.uint8), disk).astype(bool) & hole.astype(bool)
+def _refill(image: np.ndarray, specks: np.ndarray, hole: np.ndarray, size: int, rim: int) -> tuple[np.ndarray, int]:
+    """``image`` with ``specks`` and a ``rim`` around them (inside ``hole``) refilled from the
+    pixels around them by normalised convolution, the refill fading into the fill over a
+    further ``rim`` pixels so that it leaves no edge; and how many pixels were refilled."""
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1))
+    core = cv2.dilate(specks.astype(np.uint8), disk).astype(bool) & hole if rim > 0 else specks
     planes = image.astype(np.float32).reshape(*specks.shape, -1)
-    keep = (~specks).astype(np.float32)
+    keep = (~core).astype(np.float32)
     sigma = size / 3.0
     weight = cv2.GaussianBlur(keep, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     summed = cv2.GaussianBlur(planes * keep[..., None], (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     fill = summed.reshape(planes.shape) / np.maximum(weight, 1e-6)[..., None]
-    fill = fill.reshape(image.shape).astype(image.dtype)
-    where = specks if image.ndim == 2 else specks[..., None]
-    return np.where(where, fill, image), int(specks.sum())
+    # 1 on the refilled pixels, down to 0 at ``rim`` pixels beyond them; never outside the hole
+    alpha = np.ones(core.shape, np.float32)
+    if rim > 0:
+        outside = cv2.distanceTransform((~core).astype(np.uint8), cv2.DIST_L2, 5)
+        alpha = np.clip(1.0 - outside / (rim + 1.0), 0.0, 1.0)
+    alpha *= hole
+    a = alpha[..., None]
+    original = image.reshape(planes.shape)
+    out = np.where(a > 0, planes + a * (fill - planes), original)
+    return out.reshape(image.shape).astype(image.dtype), int(core.sum())
+
+
+def remove_specks(image: np.ndarray, hole: np.ndarray, size: int = SIZE, threshold: float = THRESHOLD,
+                  rim: int = RIM, depth: int = DEPTH, passes: int = PASSES) -> tuple[np.ndarray, int]:
+    """``image`` with the dots :func:`find_specks` finds in ``hole`` (and a ``rim`` around
+    them) refilled from the surrounding pixels; and how many pixels were refilled.
+
+    A dot whose skirt runs into a neighbour's makes one part with it too large to be a dot,
+    and is found only once the neighbour is refilled, so up to ``passes`` rounds are made,
+    each on the last one's result, until no dot is left. Pixels outside the hole come back untouched.
+    """
+    hole = hole.astype(bool)
+    out, changed = image, 0
+    for _ in range(passes):
+        specks = find_specks(out, hole, size, threshold, depth)
+        if not specks.any():
+            break
+        out, n = _refill(out, specks, hole, size, rim)
+        changed += n
+    return out, changed

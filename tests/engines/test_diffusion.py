@@ -62,7 +62,7 @@ def test_registered_with_its_params():
     assert eng.takes_guide and not eng.takes_hints
     assert specs["candidates"].default == 3 and specs["steps"].default == 20 and specs["scales"].default == 2
     assert specs["weights"].default == "diffusion" and specs["strength"].default == 0.5
-    assert specs["detail"].default == 0.95 and specs["anchor"].default == 0.5
+    assert specs["detail"].default == 0.88 and specs["anchor"].default == 0.8
     assert specs["anchor_weights"].default == "pconv" and specs["precision"].default == "auto"
 
 
@@ -153,7 +153,7 @@ def test_candidates_come_from_consecutive_seeds_and_a_seed_reproduces_its_candid
     cands = result.all_results()
     assert [c.seed for c in cands] == [7, 8, 9]
     assert [c.name for c in cands] == [
-        f"diffusion weights=tiny steps=3 scales=2 strength=0.5 anchor=0.5 detail=0.95 guide=drawn seed={s}" for s in (7, 8, 9)]
+        f"diffusion weights=tiny steps=3 scales=2 strength=0.5 anchor=0.8 detail=0.88 guide=drawn seed={s}" for s in (7, 8, 9)]
     outs = [apply_patches(img, c.patches) for c in cands]
     assert not np.array_equal(outs[0], outs[1]) and not np.array_equal(outs[1], outs[2])
     again = drive(get_engine("diffusion").run(InpaintRequest(img, m, cands[1].params)))  # a candidate's own parameters make it again

@@ -53,3 +53,25 @@ def test_grey_fills_work_too():
     img, hole = scene()
     out, changed = remove_specks(img[..., :1].copy(), hole)
     assert changed > 0 and out.shape == (120, 160, 1)
+
+
+
+def test_dots_hidden_beside_others_go_in_later_rounds_and_leave_no_edge():
+    """Ten dots of three shades, some touching: a part too large to be a dot in the first
+    round becomes one once its neighbour is refilled."""
+    rng = np.random.default_rng(45)
+    img = np.zeros((120, 160, 3), np.float32) + (0.6, 0.55, 0.5)
+    for _ in range(10):
+        x, y, r = int(rng.integers(25, 135)), int(rng.integers(25, 95)), int(rng.integers(2, 8))
+        v = float(rng.choice([0.0, 0.45, 1.0]))
+        cv2.circle(img, (x, y), r, (v, v, v), -1)
+    img = cv2.GaussianBlur(img, (0, 0), 1.0)
+    hole = np.zeros((120, 160), bool)
+    hole[10:110, 10:150] = True
+    once, _ = remove_specks(img, hole, passes=1)
+    assert find_specks(once, hole).sum() > 100  # one round leaves dots
+    out, changed = remove_specks(img, hole)
+    assert changed > 0 and not find_specks(out, hole).any()
+    # the refills fade into the fill: no step between neighbouring hole pixels at their edges
+    inner = hole & np.roll(hole, 1, axis=1)
+    assert np.abs(np.diff(out, axis=1)).max(axis=2)[inner[:, 1:]].max() < 0.08
