@@ -101,6 +101,8 @@ def main() -> int:
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="a diffusion setting other than its default, e.g. detail=0.85 (repeatable)")
     args = ap.parse_args()
+    if args.per_image < 1:
+        ap.error(f"--per-image must be at least 1, not {args.per_image}")
     try:
         settings = {k: float(v) for k, v in (p.split("=", 1) for p in args.param)}
     except ValueError:

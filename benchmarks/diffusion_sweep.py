@@ -74,6 +74,12 @@ def main() -> int:
     ap.add_argument("--detail", type=float, nargs="+", default=[0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95])
     ap.add_argument("--out", type=Path, help="also write all figures to this JSON file")
     args = ap.parse_args()
+    if args.per_image < 1:
+        ap.error(f"--per-image must be at least 1, not {args.per_image}")
+    if not all(0.0 <= v <= 1.0 for v in args.anchor + args.detail):
+        ap.error("--anchor and --detail values lie between 0 and 1")
+    if args.out and not args.out.parent.is_dir():
+        ap.error(f"--out: no folder {args.out.parent}")
     images, pairs = draw_pairs(args.data, args.per_image, args.seed)
     if not images:
         print(f"no validation images under {args.data / 'murals'}", file=sys.stderr)

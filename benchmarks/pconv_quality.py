@@ -87,6 +87,8 @@ def main() -> int:
     ap.add_argument("--per-group", type=int, default=2, help="masks per image and group")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     args = ap.parse_args()
+    if args.per_group < 1:
+        ap.error(f"--per-group must be at least 1, not {args.per_group}")
     images = image_files([args.data / "murals"], validation=True)
     if not images:
         print(f"no validation images under {args.data / 'murals'}", file=sys.stderr)

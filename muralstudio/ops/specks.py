@@ -59,10 +59,11 @@ def find_specks(image: np.ndarray, hole: np.ndarray, size: int = SIZE,
     return dark | light
 
 
-def _refill(image: np.ndarray, specks: np.ndarray, hole: np.ndarray, size: int, rim: int) -> tuple[np.ndarray, int]:
+def _refill(image: np.ndarray, specks: np.ndarray, hole: np.ndarray, size: int, rim: int
+            ) -> tuple[np.ndarray, np.ndarray]:
     """``image`` with ``specks`` and a ``rim`` around them (inside ``hole``) refilled from the
     pixels around them by normalised convolution, the refill fading into the fill over a
-    further ``rim`` pixels so that it leaves no edge; and how many pixels were refilled."""
+    further ``rim`` pixels so that it leaves no edge; and the map of the refilled pixels."""
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1))
     core = cv2.dilate(specks.astype(np.uint8), disk).astype(bool) & hole if rim > 0 else specks
     planes = image.astype(np.float32).reshape(*specks.shape, -1)
@@ -72,15 +73,14 @@ def _refill(image: np.ndarray, specks: np.ndarray, hole: np.ndarray, size: int, 
     summed = cv2.GaussianBlur(planes * keep[..., None], (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     fill = summed.reshape(planes.shape) / np.maximum(weight, 1e-6)[..., None]
     # 1 on the refilled pixels, down to 0 at ``rim`` pixels beyond them; never outside the hole
-    alpha = np.ones(core.shape, np.float32)
+    alpha = core.astype(np.float32)
     if rim > 0:
         outside = cv2.distanceTransform((~core).astype(np.uint8), cv2.DIST_L2, 5)
-        alpha = np.clip(1.0 - outside / (rim + 1.0), 0.0, 1.0)
-    alpha *= hole
+        alpha = np.clip(1.0 - outside / (rim + 1.0), 0.0, 1.0) * hole
     a = alpha[..., None]
     original = image.reshape(planes.shape)
     out = np.where(a > 0, planes + a * (fill - planes), original)
-    return out.reshape(image.shape).astype(image.dtype), int(core.sum())
+    return out.reshape(image.shape).astype(image.dtype), core
 
 
 def remove_specks(image: np.ndarray, hole: np.ndarray, size: int = SIZE, threshold: float = THRESHOLD,
@@ -90,14 +90,15 @@ def remove_specks(image: np.ndarray, hole: np.ndarray, size: int = SIZE, thresho
 
     A dot whose skirt runs into a neighbour's makes one part with it too large to be a dot,
     and is found only once the neighbour is refilled, so up to ``passes`` rounds are made,
-    each on the last one's result, until no dot is left. Pixels outside the hole come back untouched.
+    each on the last one's result, until no dot is left. Pixels outside the hole come back
+    untouched.
     """
     hole = hole.astype(bool)
-    out, changed = image, 0
+    out, refilled = image, np.zeros(hole.shape, bool)
     for _ in range(passes):
         specks = find_specks(out, hole, size, threshold, depth)
         if not specks.any():
             break
-        out, n = _refill(out, specks, hole, size, rim)
-        changed += n
-    return out, changed
+        out, core = _refill(out, specks, hole, size, rim)
+        refilled |= core
+    return out, int(refilled.sum())

@@ -75,3 +75,11 @@ def test_dots_hidden_beside_others_go_in_later_rounds_and_leave_no_edge():
     # the refills fade into the fill: no step between neighbouring hole pixels at their edges
     inner = hole & np.roll(hole, 1, axis=1)
     assert np.abs(np.diff(out, axis=1)).max(axis=2)[inner[:, 1:]].max() < 0.08
+
+
+def test_without_a_rim_only_the_dots_change():
+    img, hole = scene()
+    out, changed = remove_specks(img, hole, rim=0)
+    found = find_specks(img, hole)
+    assert changed == found.sum() > 0
+    assert np.array_equal(out[~found], img[~found])
