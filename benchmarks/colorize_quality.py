@@ -1,6 +1,7 @@
 """Colour-restoration quality on held-out murals, against the issue's targets.
 
     python benchmarks/colorize_quality.py [--weights FILE] [--out benchmarks/out] [--per-image 2]
+                                          [--work-side PX]
 
 The seven validation murals (``train.patches.VALIDATION_IMAGES``, never trained on), at a
 long side of 1024 px, are faded with the training's own synthetic fading from fixed seeds:
@@ -103,6 +104,13 @@ def per_image_count(text: str) -> int:
     return int(text)
 
 
+def work_side(text: str) -> int:
+    """``--work-side``: a size the engine takes (64 px or more)."""
+    if not text.isdigit() or int(text) < 64:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels, at least 64, got '{text}'")
+    return int(text)
+
+
 def validation_murals(data: Path) -> list[Path]:
     """The held-out murals under ``data``; none (with a message) where there are none."""
     val = image_files([data], validation=True)
@@ -126,8 +134,11 @@ def benchmark_cases(paths: list[Path], per_image: int) -> Iterator[Case]:
             yield Case(path.name, group, truth_rgb, sample, faded, hints, k in (0, per_image))
 
 
-def run_engine(image: np.ndarray, mask: np.ndarray, weights: str, hints: list[ColourHint]) -> np.ndarray:
+def run_engine(image: np.ndarray, mask: np.ndarray, weights: str, hints: list[ColourHint],
+               work_side: int | None = None) -> np.ndarray:
     params = {"method": "network", "weights": weights}
+    if work_side is not None:
+        params["work_side"] = work_side
     result = drive(get_engine("colorize").run(InpaintRequest(image, mask, params, hints=hints)))
     out = image.copy()
     for p in result.patches:
@@ -153,6 +164,8 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DATA / "murals")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     ap.add_argument("--per-image", type=per_image_count, default=2, help="faded cases per mural")
+    ap.add_argument("--work-side", type=work_side, default=None,
+                    help="the engine's working size in pixels (default: its own, 512)")
     args = ap.parse_args()
     val = validation_murals(args.data)
     if not val:
@@ -166,9 +179,9 @@ def main() -> int:
         faded_lab = rgb_to_lab(faded)
         base_lab = match_surroundings(faded_lab, mask) if case.group == "fading" else apply_prior(faded_lab, prior)
         t0 = time.perf_counter()
-        net = run_engine(faded, mask, args.weights, [])
+        net = run_engine(faded, mask, args.weights, [], args.work_side)
         t_net += time.perf_counter() - t0
-        hinted = run_engine(faded, mask, args.weights, case.hints)
+        hinted = run_engine(faded, mask, args.weights, case.hints, args.work_side)
         results = {"faded": faded, "baseline": to_u8(base_lab), "network": net, "hints5": hinted}
         row = {"image": case.name, "group": case.group, "region": round(float(mask.mean()), 3)}
         for m, rgb in results.items():

@@ -130,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", type=Path, help="start from these weights")
     t.add_argument("--masks", type=Path, nargs="*", default=[], help="folders of hole masks (white = hole)")
     t.add_argument("--pretrain", type=Path, nargs="*", default=[], help="folders to pre-train on first")
-    t.add_argument("--features", type=Path, help="feature-network weights for perceptual/style terms")
+    t.add_argument("--features", type=Path,
+                   help="weights whose features the perceptual/style terms compare: a feature network "
+                        "('train features') or a damage detector, e.g. models/detector-murals-v2.pt")
     t.add_argument("--cracks", type=Path, help="detector: labelled crack photographs (image/ and mask/)")
     t.add_argument("--drawings", type=Path, nargs="*", default=[],
                    help="diffusion: folders of line drawings, learnt as images guided by their own strokes")

@@ -55,6 +55,19 @@ class DamageUNet(nn.Module):
     def multiple(self) -> int:
         return 2**self.config.depth
 
+    def encoder_features(self, image: torch.Tensor, levels: int = 3) -> list[torch.Tensor]:
+        """The first ``levels`` encoder outputs for RGB ``image`` in [0, 1]: the "deep features"
+        a perceptual or style loss compares (trained on murals, so they answer to strokes,
+        texture and damage rather than to photographs)."""
+        x = (image - 0.5) / 0.25
+        out = []
+        for i, block in enumerate(self.down[:levels]):
+            if i:
+                x = F.max_pool2d(x, 2)
+            x = block(x)
+            out.append(x)
+        return out
+
     def forward(self, image: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Float32 logits; the layers past the first ``EXACT_LEVELS`` computed in ``dtype``."""
         lower = dtype != torch.float32

@@ -1,15 +1,21 @@
-"""A small VGG-like feature network for perceptual and style losses.
+"""Feature networks for perceptual and style losses.
 
-No pretrained weights can be downloaded, so we train this one ourselves, self-supervised
-on mural patches: it learns to tell by how much a patch was rotated (0, 90, 180 or 270°),
-which needs features of strokes, figures and their orientation.
+No pretrained weights can be downloaded, so the features come from networks trained here:
+a small VGG-like network trained self-supervised on mural patches (it learns to tell by how
+much a patch was rotated, 0, 90, 180 or 270°), or the encoder of our damage detector.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from muralstudio.core.errors import ModelError
+from muralstudio.nets.weights import load_state, load_weights
 
 ARCH = "features"  # the architecture name in weight files
 FEATURE_WIDTHS = (32, 64, 128)
@@ -52,3 +58,24 @@ def rotation_batch(patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     labels = torch.randint(0, 4, (patches.shape[0],))
     turned = torch.stack([torch.rot90(p, int(k), dims=(1, 2)) for p, k in zip(patches, labels)])
     return turned, labels
+
+
+def feature_function(path: str | Path, device: torch.device) -> tuple[Callable[[torch.Tensor], list[torch.Tensor]], str]:
+    """The frozen feature maps a perceptual or style loss compares, and the file's sha256:
+    from a feature network of ``train features``, or from the encoder of a damage detector
+    (``train detector``, as shipped); any other file raises :class:`ModelError`."""
+    from muralstudio.nets.detector import ARCH as DETECTOR_ARCH
+    from muralstudio.nets.detector import DamageUNet, DetectorConfig
+
+    w = load_weights(path)
+    if w.arch == ARCH:
+        net: nn.Module = load_state(FeatureNet(tuple(w.config["widths"])), w)
+        fn = net.features
+    elif w.arch == DETECTOR_ARCH:
+        net = load_state(DamageUNet(DetectorConfig(**w.config)), w)
+        fn = net.encoder_features
+    else:
+        raise ModelError(f"{Path(path).name} holds a '{w.arch}' network; the perceptual and style terms need a "
+                         f"feature network ('{ARCH}') or a damage detector ('{DETECTOR_ARCH}').")
+    net.to(device).eval().requires_grad_(False)
+    return fn, w.sha256

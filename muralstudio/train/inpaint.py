@@ -20,11 +20,10 @@ import torch
 from muralstudio import __version__
 from muralstudio.core.errors import TrainingError
 from muralstudio.core.progress import Progress
-from muralstudio.nets.features import ARCH as FEATURE_ARCH
-from muralstudio.nets.features import FeatureNet
+from muralstudio.nets.features import feature_function
 from muralstudio.nets.pconv import ARCH, PConvConfig, PConvUNet, composite
 from muralstudio.nets.weights import choose_device, load_state, load_weights
-from muralstudio.ops.metrics import psnr
+from muralstudio.ops.metrics import hole_sharpness, psnr
 from muralstudio.train.holes import DEFAULT_KINDS, DEFAULT_RATIOS, HoleSampler, mask_files
 from muralstudio.train.losses import NEEDS_FEATURES, PRESETS, TERMS, InpaintLoss
 from muralstudio.train.loop import (
@@ -114,7 +113,8 @@ def loss_weights(cfg: PConvTrainConfig) -> dict[str, float]:
         raise TrainingError(f"Unknown loss term {', '.join(sorted(unknown))}; terms are {', '.join(TERMS)}.")
     if any(weights.get(t) for t in NEEDS_FEATURES) and not cfg.features:
         raise TrainingError("The perceptual and style terms need --features (a feature network from "
-                            "'muralstudio train features'), or turn them off with --term perceptual=0.")
+                            "'muralstudio train features', or a damage detector), or turn them off with "
+                            "--term perceptual=0.")
     return weights
 
 
@@ -145,11 +145,7 @@ class PConvRun:
         self.feature_sha = None
         features = None
         if any(weights.get(t) for t in NEEDS_FEATURES):
-            fw = load_weights(cfg.features, FEATURE_ARCH)
-            fnet = load_state(FeatureNet(tuple(fw.config["widths"])), fw).to(self.device).eval()
-            for p in fnet.parameters():
-                p.requires_grad_(False)
-            features, self.feature_sha = fnet.features, fw.sha256
+            features, self.feature_sha = feature_function(cfg.features, self.device)
         self.loss = InpaintLoss(weights, features)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.average = WeightAverage(self.model, cfg.ema) if cfg.ema > 0 else None
@@ -185,16 +181,19 @@ class PConvRun:
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         model = self.sampled.eval()
-        scores = []
+        scores: list[float] = []
+        sharp: list[float] = []
         for i in range(0, len(self.val_truth), 8):
             truth = to_tensor(self.val_truth[i : i + 8], self.device)
             known = torch.from_numpy(~self.val_holes[i : i + 8]).to(self.device).float()[:, None]
             comp = composite(truth, known, model(truth * known, known).clamp(0, 1))
             pred = (comp * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
             scores += [psnr(p, t) for p, t in zip(pred, self.val_truth[i : i + 8])]
+            sharp += [hole_sharpness(p, t, h) for p, t, h in zip(pred, self.val_truth[i : i + 8],
+                                                                 self.val_holes[i : i + 8])]
         mean = float(np.mean(scores))
         return {"patch": self.cfg.patch, "psnr": round(mean, 3), "telea_psnr": round(self.telea_psnr, 3),
-                "gain_db": round(mean - self.telea_psnr, 3)}
+                "gain_db": round(mean - self.telea_psnr, 3), "sharpness": round(float(np.mean(sharp)), 3)}
 
     def meta(self, state: LoopState) -> dict[str, Any]:
         return {"software": f"muralstudio {__version__}", "torch": str(torch.__version__),
@@ -236,7 +235,8 @@ def validation_patches(paths: list[Path], size: int, count: int, max_side: int) 
 
 def train_pconv(cfg: PConvTrainConfig, log: Callable[[str], None] = print) -> Generator[Progress, None, LoopState]:
     """Train on ``cfg.data`` (validation images excluded) for ``cfg.minutes``."""
-    loss_weights(cfg)
+    if any(loss_weights(cfg).get(t) for t in NEEDS_FEATURES):
+        feature_function(cfg.features, torch.device("cpu"))  # a wrong or damaged file fails before the data loads
     folders = [Path(d) for d in cfg.data]
     for d in folders + [Path(p) for p in cfg.pretrain + cfg.masks]:
         if not d.exists():

@@ -30,7 +30,7 @@ def _config(murals: Path, out: Path, **kw) -> PConvTrainConfig:
 def test_training_writes_weights_config_and_checkpoint(murals: Path, tmp_path: Path):
     out = tmp_path / "net.pt"
     state = drive(train_pconv(_config(murals, out), log=lambda m: None))
-    assert state.step > 0 and state.best["psnr"] > 0
+    assert state.step > 0 and state.best["psnr"] > 0 and state.best["sharpness"] > 0  # texture is reported too
     w = load_weights(out, "pconv-unet")
     assert w.config == TINY and w.meta["steps"] >= 0
     assert all(v.dtype.is_floating_point is False or str(v.dtype) == "torch.float16" for v in w.state_dict.values())
@@ -65,6 +65,29 @@ def test_weight_average_is_what_validates_saves_and_resumes(murals: Path, tmp_pa
     drive(train_pconv(cfg, log=logs.append))
     assert any(line.startswith("resumed at step") for line in logs)
     assert torch.load(out.with_suffix(".ckpt"), weights_only=True)["average_updates"] > ckpt["average_updates"]
+
+
+@pytest.mark.parametrize("source", ["features", "detector"])
+def test_perceptual_and_style_terms_train_through_a_feature_source(murals: Path, tmp_path: Path, source: str):
+    from muralstudio.nets.detector import ARCH as DETECTOR_ARCH
+    from muralstudio.nets.detector import DamageUNet, DetectorConfig
+    from muralstudio.nets.features import ARCH as FEATURE_ARCH
+    from muralstudio.nets.features import FeatureNet
+    from muralstudio.nets.weights import weights_bytes
+
+    if source == "features":
+        arch, config, net = FEATURE_ARCH, {"widths": [4, 8]}, FeatureNet((4, 8))
+    else:
+        cfg = DetectorConfig(base=4, depth=2, max_width=8)
+        arch, config, net = DETECTOR_ARCH, cfg.to_dict(), DamageUNet(cfg)
+    features = tmp_path / "features.pt"
+    features.write_bytes(weights_bytes(arch, config, net.state_dict(), {}))
+    out = tmp_path / "net.pt"
+    cfg = _config(murals, out, features=str(features), loss_weights={"perceptual": 0.5, "style": 50.0})
+    state = drive(train_pconv(cfg, log=lambda m: None))
+    meta = load_weights(out, "pconv-unet").meta
+    assert state.step > 0 and meta["features_sha256"] == load_weights(features).sha256
+    assert meta["loss_weights"]["style"] == 50.0
 
 
 def test_training_refuses_missing_folders(tmp_path: Path):
@@ -102,6 +125,10 @@ def test_cli_train_and_finetune_give_one_line_errors(tmp_path: Path, murals: Pat
     assert "does not exist" in capsys.readouterr().err
     assert main(["train", "pconv", "--data", str(murals), "--minutes", "1", "--out", str(tmp_path / "o.pt")]) == 2
     assert "--features" in capsys.readouterr().err
+    (tmp_path / "bad.pt").write_bytes(b"not weights")
+    assert main(["train", "pconv", "--data", str(murals), "--minutes", "1", "--out", str(tmp_path / "o.pt"),
+                 "--features", str(tmp_path / "bad.pt")]) == 2
+    assert "bad.pt is not a Mural Studio weights file" in capsys.readouterr().err
     assert main(["train", "pconv", "--data", str(murals), "--minutes", "1", "--out", str(tmp_path / "o.pt"),
                  "--term", "colour=1"]) == 2
     assert "Unknown loss term colour" in capsys.readouterr().err
