@@ -60,7 +60,8 @@ def rotation_batch(patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return turned, labels
 
 
-def feature_function(path: str | Path, device: torch.device) -> tuple[Callable[[torch.Tensor], list[torch.Tensor]], str]:
+def feature_function(path: str | Path, device: torch.device
+                     ) -> tuple[Callable[[torch.Tensor], list[torch.Tensor]], str]:
     """The frozen feature maps a perceptual or style loss compares, and the file's sha256:
     from a feature network of ``train features``, or from the encoder of a damage detector
     (``train detector``, as shipped); any other file raises :class:`ModelError`."""
