@@ -25,7 +25,7 @@ from muralstudio.nets.pconv import ARCH, PConvConfig, PConvUNet, composite
 from muralstudio.nets.weights import choose_device, load_state, load_weights
 from muralstudio.ops.metrics import hole_sharpness, psnr
 from muralstudio.train.holes import DEFAULT_KINDS, DEFAULT_RATIOS, HoleSampler, mask_files
-from muralstudio.train.losses import NEEDS_FEATURES, PRESETS, TERMS, InpaintLoss
+from muralstudio.train.losses import NEEDS_FEATURES, PRESETS, TERMS, FeatureFn, InpaintLoss
 from muralstudio.train.loop import (
     LoopState, RunFiles, WeightAverage, save_checkpoint, save_weights, shuffled_batches, start_state, timed_loop,
     to_tensor,
@@ -123,7 +123,9 @@ class PConvRun:
 
     def __init__(self, cfg: PConvTrainConfig, images: list[np.ndarray], val_patches: list[np.ndarray],
                  avoid: list[np.ndarray | None] | None = None, pretrain: list[np.ndarray] | None = None,
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], None] = print, features: tuple[FeatureFn, str] | None = None) -> None:
+        """``features``: the feature maps and their file's sha256 when the caller has loaded
+        them already; otherwise they are loaded from ``cfg.features`` where the loss needs them."""
         self.cfg, self.log = cfg, log
         self.device = choose_device(cfg.device)
         torch.manual_seed(cfg.seed)
@@ -142,11 +144,11 @@ class PConvRun:
             load_state(self.model, w)
             self.init_sha = w.sha256
         weights = loss_weights(cfg)
-        self.feature_sha = None
-        features = None
         if any(weights.get(t) for t in NEEDS_FEATURES):
-            features, self.feature_sha = feature_function(cfg.features, self.device)
-        self.loss = InpaintLoss(weights, features)
+            fn, self.feature_sha = features or feature_function(cfg.features, self.device)
+        else:
+            fn, self.feature_sha = None, None
+        self.loss = InpaintLoss(weights, fn)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.average = WeightAverage(self.model, cfg.ema) if cfg.ema > 0 else None
         self.files = RunFiles(Path(cfg.out))
@@ -235,8 +237,9 @@ def validation_patches(paths: list[Path], size: int, count: int, max_side: int) 
 
 def train_pconv(cfg: PConvTrainConfig, log: Callable[[str], None] = print) -> Generator[Progress, None, LoopState]:
     """Train on ``cfg.data`` (validation images excluded) for ``cfg.minutes``."""
-    if any(loss_weights(cfg).get(t) for t in NEEDS_FEATURES):
-        feature_function(cfg.features, torch.device("cpu"))  # a wrong or damaged file fails before the data loads
+    features = None
+    if any(loss_weights(cfg).get(t) for t in NEEDS_FEATURES):  # a wrong or damaged file fails before the data loads
+        features = feature_function(cfg.features, choose_device(cfg.device))
     folders = [Path(d) for d in cfg.data]
     for d in folders + [Path(p) for p in cfg.pretrain + cfg.masks]:
         if not d.exists():
@@ -252,5 +255,6 @@ def train_pconv(cfg: PConvTrainConfig, log: Callable[[str], None] = print) -> Ge
     val = validation_patches(val_paths or paths[:3], cfg.patch, cfg.validation_patches, cfg.max_side)
     log(f"{len(images)} training images, {len(pretrain)} pre-training images, "
         f"{len(val)} validation patches from {len(val_paths)} held-out images")
-    run = PConvRun(cfg, images, val, pretrain=[p for p in pretrain if min(p.shape[:2]) >= cfg.patch], log=log)
+    run = PConvRun(cfg, images, val, pretrain=[p for p in pretrain if min(p.shape[:2]) >= cfg.patch], log=log,
+                   features=features)
     return (yield from run.run())
